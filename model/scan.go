@@ -35,6 +35,7 @@ type ScanResult struct {
 	Targets       []Target         `json:"targets"`
 	Discovery     []DiscoveryNote  `json:"discovery,omitempty"`
 	Endpoints     []EndpointResult `json:"endpoints"`
+	Domains       []DomainResult   `json:"domains,omitempty"`
 }
 
 // ToolInfo names the program that produced a result.
@@ -57,6 +58,9 @@ func (r *ScanResult) Findings() []Finding {
 	var out []Finding
 	for _, e := range r.Endpoints {
 		out = append(out, e.Findings...)
+	}
+	for _, d := range r.Domains {
+		out = append(out, d.Findings...)
 	}
 	return out
 }
