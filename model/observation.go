@@ -28,6 +28,10 @@ type Observation struct {
 	TLS     *TLSFacts     `json:"tls,omitempty"`
 	// Certificates is the chain as the server sent it (leaf first), with verification facts.
 	Certificates *CertFacts `json:"certificates,omitempty"`
+	// Service is what answered on the port (exposure scan); see model/exposure.go.
+	Service *ServiceFacts `json:"service,omitempty"`
+	// Availability is what repeated connection attempts showed; see model/exposure.go.
+	Availability *AvailabilityFacts `json:"availability,omitempty"`
 }
 
 // ConnectFacts describes the TCP connection.
