@@ -64,3 +64,9 @@ func (r *ScanResult) Findings() []Finding {
 	}
 	return out
 }
+
+// DomainResult pairs a domain's observation with the findings evaluated from it.
+type DomainResult struct {
+	Observation DomainObservation `json:"observation"`
+	Findings    []Finding         `json:"findings"`
+}

@@ -1,0 +1,11 @@
+package checks
+
+// builtin lists every check family. Each family lives in its own file.
+func builtin() []Check {
+	return []Check{
+		reachabilityCheck(),
+		protocolCheck(),
+		certValidityCheck(),
+		certTrustCheck(),
+	}
+}
