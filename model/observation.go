@@ -32,6 +32,8 @@ type Observation struct {
 	Service *ServiceFacts `json:"service,omitempty"`
 	// Availability is what repeated connection attempts showed; see model/exposure.go.
 	Availability *AvailabilityFacts `json:"availability,omitempty"`
+	// StartTLS is the plaintext dialogue before a STARTTLS upgrade; see model/starttls.go.
+	StartTLS *StartTLSFacts `json:"starttls,omitempty"`
 }
 
 // ConnectFacts describes the TCP connection.
