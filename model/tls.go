@@ -10,6 +10,8 @@ type TLSFacts struct {
 	Handshake *Handshake `json:"handshake,omitempty"`
 	// HandshakeError is the error of that handshake, if it failed after TCP connected.
 	HandshakeError string `json:"handshake_error,omitempty"`
+	// Engine is what the raw ClientHello engine enumerated (versions, suites, groups).
+	Engine *TLSEngineFacts `json:"engine,omitempty"`
 }
 
 // Handshake is one completed handshake.
