@@ -28,23 +28,36 @@ type Check struct {
 
 // Catalogue is the set of checks and the rules they raise.
 type Catalogue struct {
-	checks []Check
+	checks       []Check
+	domainChecks []DomainCheck
 	rules  map[string]model.Rule
 	order  []string
 }
 
 // NewCatalogue builds a catalogue; duplicate rule IDs are a programming error.
-func NewCatalogue(cs ...Check) (*Catalogue, error) {
+func NewCatalogue(cs []Check, ds []DomainCheck) (*Catalogue, error) {
 	c := &Catalogue{rules: map[string]model.Rule{}}
-	for _, ch := range cs {
-		for _, r := range ch.Rules {
+	add := func(rules []model.Rule) error {
+		for _, r := range rules {
 			if _, dup := c.rules[r.ID]; dup {
-				return nil, fmt.Errorf("rule %s declared twice", r.ID)
+				return fmt.Errorf("rule %s declared twice", r.ID)
 			}
 			c.rules[r.ID] = r
 			c.order = append(c.order, r.ID)
 		}
+		return nil
+	}
+	for _, ch := range cs {
+		if err := add(ch.Rules); err != nil {
+			return nil, err
+		}
 		c.checks = append(c.checks, ch)
+	}
+	for _, ch := range ds {
+		if err := add(ch.Rules); err != nil {
+			return nil, err
+		}
+		c.domainChecks = append(c.domainChecks, ch)
 	}
 	sort.Strings(c.order)
 	return c, nil
@@ -52,7 +65,7 @@ func NewCatalogue(cs ...Check) (*Catalogue, error) {
 
 // Default is the built-in catalogue.
 func Default() *Catalogue {
-	c, err := NewCatalogue(builtin()...)
+	c, err := NewCatalogue(builtin(), builtinDomain())
 	if err != nil {
 		panic(err) // the built-in list is fixed at compile time; a test covers it
 	}
@@ -83,6 +96,11 @@ func (c *Catalogue) Evaluate(obs *model.Observation, p *policies.Policy, now tim
 		ch.Run(in, rep)
 	}
 	fs := p.Apply(rep.out, now)
+	sortFindings(fs)
+	return fs
+}
+
+func sortFindings(fs []model.Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		if fs[i].Severity != fs[j].Severity {
 			return fs[i].Severity > fs[j].Severity
@@ -92,7 +110,6 @@ func (c *Catalogue) Evaluate(obs *model.Observation, p *policies.Policy, now tim
 		}
 		return fs[i].Detail < fs[j].Detail
 	})
-	return fs
 }
 
 // Reporter collects a check's findings.
@@ -127,4 +144,31 @@ func (r *Reporter) Raise(id, detail, message string, evidence map[string]string)
 		Evidence:    evidence,
 		Fingerprint: model.FindingFingerprint(id, r.asset, detail),
 	})
+}
+
+// EvaluateDomain runs the domain-level (DNS hygiene) checks on one domain observation.
+func (c *Catalogue) EvaluateDomain(obs *model.DomainObservation, p *policies.Policy, now time.Time) []model.Finding {
+	rep := &Reporter{cat: c, asset: "domain:" + obs.Name}
+	in := &DomainInput{Obs: obs, Thresholds: p.Thresholds, Now: now}
+	for _, ch := range c.domainChecks {
+		rep.allowed = ch.Rules
+		ch.Run(in, rep)
+	}
+	fs := p.Apply(rep.out, now)
+	sortFindings(fs)
+	return fs
+}
+
+// DomainInput is what a domain-level check sees.
+type DomainInput struct {
+	Obs        *model.DomainObservation
+	Thresholds policies.Thresholds
+	Now        time.Time
+}
+
+// DomainCheck is a check on a domain's DNS facts.
+type DomainCheck struct {
+	Name  string
+	Rules []model.Rule
+	Run   func(in *DomainInput, r *Reporter)
 }

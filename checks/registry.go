@@ -9,3 +9,8 @@ func builtin() []Check {
 		certTrustCheck(),
 	}
 }
+
+// builtinDomain lists the domain-level (DNS hygiene) check families.
+func builtinDomain() []DomainCheck {
+	return nil
+}

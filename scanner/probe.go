@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -244,7 +245,9 @@ func DescribeCertificate(c *x509.Certificate) model.Certificate {
 	default:
 		mc.KeyType = c.PublicKeyAlgorithm.String()
 	}
-	if c.Subject.String() == c.Issuer.String() && c.CheckSignatureFrom(c) == nil {
+	// Self-signed: issuer equals subject and the certificate's own key verifies its signature.
+	// (CheckSignatureFrom would also demand CA basic constraints, which self-signed leaves lack.)
+	if bytes.Equal(c.RawSubject, c.RawIssuer) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil {
 		mc.SelfSigned = true
 	}
 	if len(c.Raw) <= maxDERPerCrt {

@@ -1,0 +1,123 @@
+// Package pipeline runs one scan end to end: discover endpoints from targets, probe them,
+// evaluate the observations under a policy and hand each finished endpoint to the sinks
+// (stream output, store, progress) as it completes. It owns the scan's lifecycle state; the
+// stages themselves live in their own packages.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/rampart-scan/rampart/checks"
+	"github.com/rampart-scan/rampart/model"
+	"github.com/rampart-scan/rampart/policies"
+	"github.com/rampart-scan/rampart/scanner"
+)
+
+// Discovery is what discovery produced for the targets.
+type Discovery struct {
+	Endpoints []model.Endpoint
+	Notes     []model.DiscoveryNote
+	Domains   []model.DomainObservation
+}
+
+// Discoverer expands targets into endpoints (and domain facts).
+type Discoverer interface {
+	Discover(ctx context.Context, targets []model.Target) (*Discovery, error)
+}
+
+// Sink receives results as they finish. Calls come from one goroutine at a time.
+type Sink interface {
+	Start(total int)
+	Endpoint(er *model.EndpointResult)
+	Domain(dr *model.DomainResult)
+}
+
+// Config is one scan.
+type Config struct {
+	Targets    []model.Target
+	Discoverer Discoverer
+	Prober     scanner.Prober
+	Workers    int
+	Catalogue  *checks.Catalogue
+	Policy     *policies.Policy
+	Sinks      []Sink
+	Now        func() time.Time
+	Version    string
+	// AfterProbe, if set, runs once all endpoints are probed and before domains are evaluated,
+	// e.g. to match DANE records against the chains endpoints served.
+	AfterProbe func(domains []model.DomainObservation, eps []model.EndpointResult)
+}
+
+// ErrDiscovery marks a scan that failed because discovery did.
+var ErrDiscovery = errors.New("discovery failed")
+
+// Run performs the scan. It always returns a result, with Status complete, interrupted (ctx
+// cancelled: what finished is kept) or failed (Error says why); the error is non-nil for the
+// latter two.
+func Run(ctx context.Context, cfg Config) (*model.ScanResult, error) {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	res := &model.ScanResult{
+		SchemaVersion: model.SchemaVersion,
+		Tool:          model.ToolInfo{Name: "rampart", Version: cfg.Version},
+		Status:        model.ScanRunning,
+		Started:       now().UTC(),
+		Policy:        cfg.Policy.Name,
+		Targets:       cfg.Targets,
+		Endpoints:     []model.EndpointResult{},
+	}
+	finish := func(status model.ScanStatus, err error) (*model.ScanResult, error) {
+		res.Status = status
+		if err != nil {
+			res.Error = err.Error()
+		}
+		res.Finished = now().UTC()
+		sort.SliceStable(res.Endpoints, func(i, j int) bool {
+			return res.Endpoints[i].Observation.Endpoint.ID() < res.Endpoints[j].Observation.Endpoint.ID()
+		})
+		return res, err
+	}
+
+	disc, err := cfg.Discoverer.Discover(ctx, cfg.Targets)
+	if err != nil {
+		if ctx.Err() != nil {
+			return finish(model.ScanInterrupted, ctx.Err())
+		}
+		return finish(model.ScanFailed, errors.Join(ErrDiscovery, err))
+	}
+	res.Discovery = disc.Notes
+	for _, s := range cfg.Sinks {
+		s.Start(len(disc.Endpoints))
+	}
+	evalTime := res.Started
+	orch := &scanner.Orchestrator{Prober: cfg.Prober, Workers: cfg.Workers, Now: now}
+	runErr := orch.Run(ctx, disc.Endpoints, func(obs model.Observation) {
+		er := model.EndpointResult{Observation: obs, Findings: []model.Finding{}}
+		if obs.Status != model.StatusInterrupted {
+			er.Findings = cfg.Catalogue.Evaluate(&obs, cfg.Policy, evalTime)
+		}
+		res.Endpoints = append(res.Endpoints, er)
+		for _, s := range cfg.Sinks {
+			s.Endpoint(&res.Endpoints[len(res.Endpoints)-1])
+		}
+	})
+	if cfg.AfterProbe != nil {
+		cfg.AfterProbe(disc.Domains, res.Endpoints)
+	}
+	for _, d := range disc.Domains {
+		dr := model.DomainResult{Observation: d, Findings: cfg.Catalogue.EvaluateDomain(&d, cfg.Policy, evalTime)}
+		res.Domains = append(res.Domains, dr)
+		for _, s := range cfg.Sinks {
+			s.Domain(&res.Domains[len(res.Domains)-1])
+		}
+	}
+	if runErr != nil {
+		return finish(model.ScanInterrupted, runErr)
+	}
+	return finish(model.ScanComplete, nil)
+}
