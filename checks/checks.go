@@ -30,8 +30,8 @@ type Check struct {
 type Catalogue struct {
 	checks       []Check
 	domainChecks []DomainCheck
-	rules  map[string]model.Rule
-	order  []string
+	rules        map[string]model.Rule
+	order        []string
 }
 
 // NewCatalogue builds a catalogue; duplicate rule IDs are a programming error.
