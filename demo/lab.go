@@ -118,7 +118,8 @@ func Start(opts Options) (lab *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
-	selfSigned, err := issue(leafSpec{names: []string{name("matrix")}, selfSigned: true})
+	// Matrix checks the certificate against the server name (the domain), not the SRV target.
+	selfSigned, err := issue(leafSpec{names: []string{Domain, name("matrix")}, selfSigned: true})
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +181,7 @@ func Start(opts Options) (lab *Lab, err error) {
 		"cache A "+ip(30),
 		"_xmpp-client._tcp SRV 0 5 5222 xmpp",
 		"_xmpps-client._tcp SRV 0 5 5223 xmpp",
+		"_xmpp-server._tcp SRV 0 0 0 .",
 		"_submissions._tcp SRV 0 1 10465 mail",
 		"_imaps._tcp SRV 0 1 10993 imap",
 		"_imap._tcp SRV 0 0 0 .",

@@ -99,7 +99,9 @@ func Run(ctx context.Context, cfg Config) (*model.ScanResult, error) {
 	runErr := orch.Run(ctx, disc.Endpoints, func(obs model.Observation) {
 		er := model.EndpointResult{Observation: obs, Findings: []model.Finding{}}
 		if obs.Status != model.StatusInterrupted {
-			er.Findings = cfg.Catalogue.Evaluate(&obs, cfg.Policy, evalTime)
+			if fs := cfg.Catalogue.Evaluate(&obs, cfg.Policy, evalTime); len(fs) > 0 {
+				er.Findings = fs
+			}
 		}
 		res.Endpoints = append(res.Endpoints, er)
 		for _, s := range cfg.Sinks {
@@ -110,7 +112,10 @@ func Run(ctx context.Context, cfg Config) (*model.ScanResult, error) {
 		cfg.AfterProbe(disc.Domains, res.Endpoints)
 	}
 	for _, d := range disc.Domains {
-		dr := model.DomainResult{Observation: d, Findings: cfg.Catalogue.EvaluateDomain(&d, cfg.Policy, evalTime)}
+		dr := model.DomainResult{Observation: d, Findings: []model.Finding{}}
+		if fs := cfg.Catalogue.EvaluateDomain(&d, cfg.Policy, evalTime); len(fs) > 0 {
+			dr.Findings = fs
+		}
 		res.Domains = append(res.Domains, dr)
 		for _, s := range cfg.Sinks {
 			s.Domain(&res.Domains[len(res.Domains)-1])

@@ -79,6 +79,8 @@ const (
 	ExitFindings = 1 // findings at or above --fail-on
 	ExitUsage    = 2 // usage or configuration error
 	ExitFailed   = 3 // the scan itself failed
+	// ExitInterrupted: the scan was cancelled (Ctrl-C, SIGTERM); partial results were written.
+	ExitInterrupted = 130
 )
 
 // usageError wraps err as a usage/configuration error (exit 2).
