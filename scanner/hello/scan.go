@@ -1,0 +1,605 @@
+package hello
+
+import (
+	"context"
+	"crypto/rand"
+		"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rampart-scan/rampart/model"
+)
+
+// Options tune a Scan. The zero value is usable.
+type Options struct {
+	// ServerName is sent as SNI; empty sends none.
+	ServerName string
+	// ALPN protocols to offer; empty offers none.
+	ALPN []string
+	// Parallel is how many connections the scan keeps open at once (protocol versions are
+	// enumerated concurrently). Zero means 3; keep it within the dialer's per-address cap.
+	Parallel int
+	// Timeout bounds each connection from dial to the last byte read. Zero means 10s.
+	Timeout time.Duration
+	// MaxSuitesPerHello caps the suites offered in one ClientHello; some servers reject
+	// larger lists. Zero means 128.
+	MaxSuitesPerHello int
+	// ReadLimit caps the bytes read before the ServerHello is complete. Zero means 64 KiB.
+	ReadLimit int
+	// FlightLimit caps the bytes read up to a ServerKeyExchange (certificates come first).
+	// Zero means 256 KiB.
+	FlightLimit int
+	// Versions restricts the versions probed; empty probes SSLv2 through TLS 1.3.
+	Versions []uint16
+	// SkipGroups leaves key exchange group enumeration out.
+	SkipGroups bool
+}
+
+// AllVersions lists every protocol version the engine probes, oldest first.
+var AllVersions = []uint16{VersionSSL20, VersionSSL30, VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13}
+
+type engine struct {
+	dial  DialFunc
+	opts  Options
+	conns atomic.Int64
+	sem   chan struct{}
+
+	mu sync.Mutex
+	dh []model.DHParams
+}
+
+// Scan enumerates the protocol versions, cipher suites (with the server's order), key
+// exchange groups and DHE parameters of one endpoint. Every connection comes from dial.
+// It returns an error only when ctx ends; what went wrong per version is recorded in the
+// facts.
+func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFacts, error) {
+	if opts.Parallel <= 0 {
+		opts.Parallel = 3
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.MaxSuitesPerHello <= 0 {
+		opts.MaxSuitesPerHello = 128
+	}
+	if opts.ReadLimit <= 0 {
+		opts.ReadLimit = 64 << 10
+	}
+	if opts.FlightLimit <= 0 {
+		opts.FlightLimit = 256 << 10
+	}
+	if len(opts.Versions) == 0 {
+		opts.Versions = AllVersions
+	}
+	e := &engine{dial: dial, opts: opts, sem: make(chan struct{}, opts.Parallel)}
+	start := time.Now()
+	facts := &model.TLSEngineFacts{}
+	vers := make([]model.EngineVersion, len(opts.Versions))
+	var groups13 []model.EngineGroup
+	var groupsErr string
+	var wg sync.WaitGroup
+	for i, v := range opts.Versions {
+		wg.Go(func() {
+			switch v {
+			case VersionSSL20:
+				vers[i] = e.enumSSLv2(ctx)
+			case VersionTLS13:
+				var first uint16
+				vers[i], first = e.enumTLS13(ctx)
+				if vers[i].Supported && !opts.SkipGroups {
+					groups13, groupsErr = e.enumGroups13(ctx, first)
+				}
+			default:
+				vers[i] = e.enumTLS(ctx, v)
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	facts.Versions = vers
+	switch {
+	case groups13 != nil || groupsErr != "":
+		facts.Groups, facts.GroupsError, facts.GroupsVersion = groups13, groupsErr, VersionName(VersionTLS13)
+	case !opts.SkipGroups:
+		// No TLS 1.3: enumerate the ECDHE curves of the newest version with an ECDHE suite.
+		for i := len(vers) - 1; i >= 0; i-- {
+			if g, gerr, ok := e.enumGroupsECDHE(ctx, vers[i]); ok {
+				facts.Groups, facts.GroupsError, facts.GroupsVersion = g, gerr, vers[i].Version
+				break
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	facts.DH = e.dh
+	facts.Connections = int(e.conns.Load())
+	facts.Duration = time.Since(start)
+	return facts, nil
+}
+
+// acquire takes a connection slot.
+func (e *engine) acquire(ctx context.Context) bool {
+	select {
+	case e.sem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (e *engine) release() { <-e.sem }
+
+func (e *engine) probe(ctx context.Context, ch *ClientHello, wantKX bool) probeResult {
+	if !e.acquire(ctx) {
+		return probeResult{err: ctx.Err()}
+	}
+	defer e.release()
+	return e.probeTLS(ctx, ch, wantKX)
+}
+
+// baseHello returns a hello for version v (TLS 1.3 uses supported_versions) offering suites.
+func (e *engine) baseHello(v uint16, suites []uint16) *ClientHello {
+	ch := &ClientHello{Version: v, Suites: suites}
+	_, _ = rand.Read(ch.Random[:])
+	if v == VersionSSL30 {
+		ch.NoExtensions = true
+		ch.RenegotiationSCSV = true
+		return ch
+	}
+	ch.ServerName = e.opts.ServerName
+	ch.ALPN = e.opts.ALPN
+	ch.RenegotiationSCSV = v <= VersionTLS12
+	ch.Pad = true
+	if v == VersionTLS13 {
+		ch.Version = VersionTLS12
+		ch.SessionID = make([]byte, 32)
+		_, _ = rand.Read(ch.SessionID)
+		ch.SupportedVersions = []uint16{VersionTLS13}
+		ch.SendKeyShare = true // empty: the server answers HelloRetryRequest with its group
+		ch.Groups = groupIDs(func(g Group) bool { return g.TLS13 })
+		ch.SigSchemes = sigSchemeIDs(true)
+		return ch
+	}
+	ch.Groups = groupIDs(func(g Group) bool { return g.Kind == "ec" || g.Kind == "ff" })
+	ch.PointFormats = true
+	if v == VersionTLS12 {
+		ch.SigSchemes = sigSchemeIDs(false)
+	}
+	return ch
+}
+
+func groupIDs(keep func(Group) bool) []uint16 {
+	var out []uint16
+	for _, g := range preferredGroupOrder() {
+		if keep(g) {
+			out = append(out, g.ID)
+		}
+	}
+	return out
+}
+
+// preferredGroupOrder lists the registry with the groups servers actually use first, so a
+// server that follows the client's order still answers with a common group.
+func preferredGroupOrder() []Group {
+	gs := Groups()
+	rank := func(g Group) int {
+		switch g.Kind {
+		case "hybrid":
+			return 0
+		case "ec":
+			if g.TLS13 && g.ID <= 30 {
+				return 1
+			}
+			return 3
+		case "ff":
+			return 2
+		}
+		return 4
+	}
+	sort.SliceStable(gs, func(i, j int) bool { return rank(gs[i]) < rank(gs[j]) })
+	return gs
+}
+
+func sigSchemeIDs(tls13 bool) []uint16 {
+	var out []uint16
+	for _, s := range sigSchemes {
+		if tls13 && (s.ID>>8 <= 0x03 || s.ID&0xff <= 0x02 && s.ID>>8 < 0x07) {
+			continue // TLS 1.3 forbids MD5/SHA-1/SHA-224 pairs and DSA in the hello's list too
+		}
+		out = append(out, s.ID)
+	}
+	return out
+}
+
+// candidates returns the suites worth offering in version v, split into bundles of at most
+// max suites: suites common servers implement first. Inside a bundle the weakest suites come
+// first, so that a server imposing its own (strong-first) order shows it immediately.
+func candidates(v uint16, max int) [][]uint16 {
+	var common, rare []Suite
+	for _, s := range suites {
+		switch {
+		case v == VersionTLS13 && !s.TLS13():
+			continue
+		case v != VersionTLS13 && (s.TLS13() || s.MinVersion > v):
+			continue
+		case v == VersionSSL30 && s.MinVersion != VersionSSL30:
+			continue
+		}
+		if isCommon(s) {
+			common = append(common, s)
+		} else {
+			rare = append(rare, s)
+		}
+	}
+	all := append(common, rare...)
+	var bundles [][]uint16
+	for len(all) > 0 {
+		n := min(max, len(all))
+		b := slices.Clone(all[:n])
+		all = all[n:]
+		sort.SliceStable(b, func(i, j int) bool { return strengthRank(b[i]) < strengthRank(b[j]) })
+		ids := make([]uint16, len(b))
+		for i, s := range b {
+			ids[i] = s.ID
+		}
+		bundles = append(bundles, ids)
+	}
+	return bundles
+}
+
+func isCommon(s Suite) bool {
+	switch s.Kx {
+	case "RSA", "DHE", "ECDHE", "any":
+	default:
+		return false
+	}
+	switch s.Auth {
+	case "RSA", "ECDSA", "DSS", "anon", "any":
+	default:
+		return false
+	}
+	switch s.Cipher {
+	case "AES", "ChaCha20", "3DES", "RC4", "DES", "Camellia", "ARIA", "SEED", "IDEA", "RC2", "NULL":
+	default:
+		return false
+	}
+	return len(s.Name) < 4 || s.Name[len(s.Name)-4:] != "_OLD"
+}
+
+func strengthRank(s Suite) int {
+	switch s.Strength {
+	case StrengthInsecure:
+		return 0
+	case StrengthWeak:
+		return 1
+	case StrengthSecure:
+		return 2
+	}
+	return 3
+}
+
+// pick is one suite the server chose during enumeration.
+type pick struct {
+	suite  uint16
+	bundle int
+	index  int // position in the offered bundle
+	group  string
+	dhBits int
+}
+
+// enumSuites runs the offer / remove-chosen loop for one version.
+func (e *engine) enumSuites(ctx context.Context, v uint16, ev *model.EngineVersion) []pick {
+	var picks []pick
+	for bi, bundle := range candidates(v, e.opts.MaxSuitesPerHello) {
+		remaining := slices.Clone(bundle)
+		for len(remaining) > 0 {
+			r := e.probe(ctx, e.baseHello(v, remaining), v <= VersionTLS12)
+			ev.Connections++
+			if r.err != nil {
+				ev.Error = r.err.Error()
+				return picks
+			}
+			if r.refused != nil {
+				if a := r.alert(); len(picks) == 0 && a != nil && a.Description == alertProtocolVersion {
+					return nil // definite: the version is not spoken
+				}
+				break
+			}
+			sh := r.sh
+			if got := sh.Version(); got != v {
+				if len(picks) == 0 {
+					return nil // the server answered with another version: v is not spoken
+				}
+				ev.Error = fmt.Sprintf("server answered %s after accepting %s", VersionName(got), VersionName(v))
+				return picks
+			}
+			idx := slices.Index(remaining, sh.Suite)
+			if idx < 0 {
+				ev.Error = fmt.Sprintf("server chose suite 0x%04x that was not offered", sh.Suite)
+				return picks
+			}
+			p := pick{suite: sh.Suite, bundle: bi, index: slices.Index(bundle, sh.Suite)}
+			if sh.HelloRetryRequest || v == VersionTLS13 {
+				if sh.KeyShareGroup != 0 {
+					g, _ := LookupGroup(sh.KeyShareGroup)
+					p.group = g.Name
+				}
+			}
+			e.recordKX(v, sh.Suite, r, &p)
+			picks = append(picks, p)
+			remaining = slices.Delete(remaining, idx, idx+1)
+		}
+	}
+	return picks
+}
+
+// recordKX notes the key exchange parameters a ServerKeyExchange revealed.
+func (e *engine) recordKX(v, suite uint16, r probeResult, p *pick) {
+	if r.kx == nil {
+		return
+	}
+	if r.kx.P != nil {
+		p.dhBits = r.kx.P.BitLen()
+		s, _ := LookupSuite(suite)
+		d := model.DHParams{Version: VersionName(v), Suite: s.Name, PrimeBits: p.dhBits, Known: KnownPrime(r.kx.P)}
+		if r.kx.G.IsInt64() {
+			d.Generator = r.kx.G.Int64()
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for _, have := range e.dh {
+			if have.PrimeBits == d.PrimeBits && have.Known == d.Known && have.Version == d.Version {
+				return // one entry per distinct group and version is enough
+			}
+		}
+		e.dh = append(e.dh, d)
+		return
+	}
+	g, _ := LookupGroup(r.kx.Curve)
+	p.group = g.Name
+}
+
+// order decides the server's preference and returns the suites in it. It may spend one more
+// connection when the enumeration alone cannot tell server order from client order, and more
+// when suites from several bundles must be ranked against each other.
+func (e *engine) order(ctx context.Context, v uint16, picks []pick, ev *model.EngineVersion) []pick {
+	if len(picks) < 2 {
+		return picks
+	}
+	ascending := true
+	for i := 1; i < len(picks); i++ {
+		if picks[i].bundle == picks[i-1].bundle && picks[i].index < picks[i-1].index {
+			ascending = false
+		}
+	}
+	server := !ascending
+	if ascending {
+		// The server took our suites in our order: offer them reversed. A server with its
+		// own order picks the same first suite again; one following ours picks the last.
+		ids := make([]uint16, 0, len(picks))
+		for i := len(picks) - 1; i >= 0 && len(ids) < e.opts.MaxSuitesPerHello; i-- {
+			ids = append(ids, picks[i].suite)
+		}
+		r := e.probe(ctx, e.baseHello(v, ids), false)
+		ev.Connections++
+		switch {
+		case r.sh == nil:
+			if r.err != nil {
+				ev.Error = "preference probe: " + r.err.Error()
+			}
+			return picks
+		case r.sh.Suite == ids[0]:
+			ev.Preference = "client"
+			return picks
+		case r.sh.Suite == picks[0].suite:
+			server = true
+		default:
+			return picks
+		}
+	}
+	ev.Preference = "server"
+	multi := false
+	for _, p := range picks {
+		if p.bundle != picks[0].bundle {
+			multi = true
+		}
+	}
+	if !multi || len(picks) > e.opts.MaxSuitesPerHello || !server {
+		return picks
+	}
+	// Suites came from several bundles: rank them all against each other.
+	remaining := make([]uint16, len(picks))
+	byID := map[uint16]pick{}
+	for i, p := range picks {
+		remaining[i] = p.suite
+		byID[p.suite] = p
+	}
+	var out []pick
+	for len(remaining) > 0 {
+		r := e.probe(ctx, e.baseHello(v, remaining), false)
+		ev.Connections++
+		if r.sh == nil || !slices.Contains(remaining, r.sh.Suite) {
+			return picks
+		}
+		out = append(out, byID[r.sh.Suite])
+		remaining = slices.DeleteFunc(remaining, func(id uint16) bool { return id == r.sh.Suite })
+	}
+	return out
+}
+
+func (e *engine) enumTLS(ctx context.Context, v uint16) model.EngineVersion {
+	ev := model.EngineVersion{Version: VersionName(v), VersionID: v}
+	picks := e.enumSuites(ctx, v, &ev)
+	if len(picks) == 0 {
+		return ev
+	}
+	ev.Supported = true
+	picks = e.order(ctx, v, picks, &ev)
+	ev.Suites = engineSuites(picks)
+	return ev
+}
+
+// enumTLS13 enumerates TLS 1.3 suites; it returns the group of the first HelloRetryRequest.
+func (e *engine) enumTLS13(ctx context.Context) (model.EngineVersion, uint16) {
+	ev := model.EngineVersion{Version: VersionName(VersionTLS13), VersionID: VersionTLS13}
+	picks := e.enumSuites(ctx, VersionTLS13, &ev)
+	if len(picks) == 0 {
+		return ev, 0
+	}
+	ev.Supported = true
+	var first uint16
+	if g, ok := groupByName(picks[0].group); ok {
+		first = g.ID
+	}
+	picks = e.order(ctx, VersionTLS13, picks, &ev)
+	ev.Suites = engineSuites(picks)
+	for i := range ev.Suites {
+		ev.Suites[i].Group = "" // the group is a property of the connection, reported in Groups
+	}
+	return ev, first
+}
+
+func groupByName(name string) (Group, bool) {
+	for _, g := range groups {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return Group{}, false
+}
+
+func engineSuites(picks []pick) []model.EngineSuite {
+	out := make([]model.EngineSuite, 0, len(picks))
+	for _, p := range picks {
+		s, _ := LookupSuite(p.suite)
+		out = append(out, model.EngineSuite{
+			ID: s.ID, Name: s.Name, OpenSSLName: s.OpenSSL, KeyExchange: s.Kx, Auth: s.Auth,
+			Cipher: s.Cipher, Bits: s.Bits, Mode: s.Mode, MAC: s.MAC, AEAD: s.AEAD(),
+			ForwardSecret: s.ForwardSecret(), Export: s.Export, Strength: string(s.Strength),
+			Group: p.group, DHBits: p.dhBits,
+		})
+	}
+	return out
+}
+
+func engineGroup(id uint16) model.EngineGroup {
+	g, _ := LookupGroup(id)
+	return model.EngineGroup{ID: id, Name: g.Name, Hybrid: g.Kind == "hybrid", PostQuantum: g.Kind == "hybrid" || g.Kind == "pq", Bits: g.Bits}
+}
+
+// enumGroups13 finds every TLS 1.3 group: with an empty key_share the server names its
+// choice in a HelloRetryRequest; remove it and ask again. first is the group already learnt
+// from the suite enumeration (0 if none).
+func (e *engine) enumGroups13(ctx context.Context, first uint16) ([]model.EngineGroup, string) {
+	remaining := groupIDs(func(g Group) bool { return g.TLS13 })
+	var out []model.EngineGroup
+	if first != 0 {
+		out = append(out, engineGroup(first))
+		remaining = slices.DeleteFunc(remaining, func(id uint16) bool { return id == first })
+	}
+	suites13 := candidates(VersionTLS13, e.opts.MaxSuitesPerHello)[0]
+	for len(remaining) > 0 {
+		ch := e.baseHello(VersionTLS13, suites13)
+		ch.Groups = remaining
+		r := e.probe(ctx, ch, false)
+		if r.err != nil {
+			return out, r.err.Error()
+		}
+		if r.sh == nil {
+			break
+		}
+		g := r.sh.KeyShareGroup
+		if r.sh.Version() != VersionTLS13 || !slices.Contains(remaining, g) {
+			return out, fmt.Sprintf("server chose group 0x%04x that was not offered", g)
+		}
+		out = append(out, engineGroup(g))
+		remaining = slices.DeleteFunc(remaining, func(id uint16) bool { return id == g })
+	}
+	if out == nil {
+		out = []model.EngineGroup{}
+	}
+	return out, ""
+}
+
+// enumGroupsECDHE finds the ECDHE curves of a TLS ≤ 1.2 version by offering its accepted
+// ECDHE suites and reading the curve from each ServerKeyExchange. ok is false when the version
+// has no ECDHE suite.
+func (e *engine) enumGroupsECDHE(ctx context.Context, ev model.EngineVersion) ([]model.EngineGroup, string, bool) {
+	if !ev.Supported || ev.VersionID == VersionTLS13 || ev.VersionID == VersionSSL20 {
+		return nil, "", false
+	}
+	var ecdhe []uint16
+	for _, s := range ev.Suites {
+		if s.KeyExchange == "ECDHE" {
+			ecdhe = append(ecdhe, s.ID)
+		}
+	}
+	if len(ecdhe) == 0 {
+		return nil, "", false
+	}
+	remaining := groupIDs(func(g Group) bool { return g.Kind == "ec" })
+	out := []model.EngineGroup{}
+	for len(remaining) > 0 {
+		ch := e.baseHello(ev.VersionID, ecdhe)
+		ch.Groups = remaining
+		r := e.probe(ctx, ch, true)
+		if r.err != nil {
+			return out, r.err.Error(), true
+		}
+		if r.sh == nil {
+			break
+		}
+		if r.kx == nil {
+			msg := "no server key exchange"
+			if r.kxErr != nil {
+				msg = r.kxErr.Error()
+			}
+			return out, msg, true
+		}
+		g := r.kx.Curve
+		if !slices.Contains(remaining, g) {
+			return out, fmt.Sprintf("server chose curve 0x%04x that was not offered", g), true
+		}
+		out = append(out, engineGroup(g))
+		remaining = slices.DeleteFunc(remaining, func(id uint16) bool { return id == g })
+	}
+	return out, "", true
+}
+
+// enumSSLv2 sends one SSL 2.0 hello: the SERVER-HELLO lists every cipher kind at once.
+func (e *engine) enumSSLv2(ctx context.Context) model.EngineVersion {
+	ev := model.EngineVersion{Version: VersionName(VersionSSL20), VersionID: VersionSSL20}
+	if !e.acquire(ctx) {
+		ev.Error = ctx.Err().Error()
+		return ev
+	}
+	sh, r := e.probeSSLv2(ctx)
+	e.release()
+	ev.Connections = 1
+	if r.err != nil {
+		ev.Error = r.err.Error()
+		return ev
+	}
+	if sh == nil || sh.Version != VersionSSL20 || len(sh.Kinds) == 0 {
+		return ev
+	}
+	ev.Supported = true
+	for _, k := range sh.Kinds {
+		s, ok := LookupSSLv2Suite(k)
+		if !ok {
+			s = SSLv2Suite{ID: k, Name: fmt.Sprintf("SSL_CK_0x%06x", k)}
+		}
+		// SSL 2.0 cipher kinds are three bytes wide and do not fit ID; the name identifies them.
+		ev.Suites = append(ev.Suites, model.EngineSuite{
+			Name: s.Name, OpenSSLName: s.OpenSSL, KeyExchange: "RSA", Auth: "RSA",
+			Cipher: s.Cipher, Bits: s.Bits, Mode: s.Mode, MAC: s.MAC, Export: s.Export, Strength: string(StrengthInsecure),
+		})
+	}
+	return ev
+}
