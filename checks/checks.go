@@ -95,7 +95,7 @@ func (c *Catalogue) Evaluate(obs *model.Observation, p *policies.Policy, now tim
 		rep.allowed = ch.Rules
 		ch.Run(in, rep)
 	}
-	fs := p.Apply(rep.out, now)
+	fs := p.Apply(obs.Endpoint, rep.out, now)
 	sortFindings(fs)
 	return fs
 }
@@ -154,7 +154,7 @@ func (c *Catalogue) EvaluateDomain(obs *model.DomainObservation, p *policies.Pol
 		rep.allowed = ch.Rules
 		ch.Run(in, rep)
 	}
-	fs := p.Apply(rep.out, now)
+	fs := p.Apply(model.Endpoint{Name: obs.Name}, rep.out, now)
 	sortFindings(fs)
 	return fs
 }
