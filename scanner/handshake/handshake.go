@@ -1,0 +1,651 @@
+// Package handshake inspects a TLS server's handshake features with a small, fixed series of
+// connections: ALPN, secure renegotiation, extended master secret, encrypt-then-MAC,
+// heartbeat, compression, session tickets and resumption, OCSP stapling, SCTs, the DHE group
+// size, TLS_FALLBACK_SCSV, and every certificate chain the server presents (with and without
+// SNI, RSA and ECDSA side by side). It records facts (model.HandshakeFacts), never verdicts.
+//
+// Three clients are used, each where it fits: a raw TLS ≤1.2 ClientHello whose plaintext answer
+// is read up to ServerHelloDone (for extensions no library offers any more, DHE and fallback),
+// zcrypto/tls with ForceSuites for handshakes restricted to one certificate type (its log keeps
+// the certificates even when it cannot finish), and crypto/tls for a modern client's view and
+// session resumption. The caller supplies connections already past any STARTTLS dialogue.
+package handshake
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	ztls "github.com/zmap/zcrypto/tls"
+	zx509 "github.com/zmap/zcrypto/x509"
+	"golang.org/x/crypto/ocsp"
+
+	"github.com/rampart-scan/rampart/model"
+	"github.com/rampart-scan/rampart/scanner/certs"
+)
+
+// DialFunc opens a new connection to the server, ready for a ClientHello (any STARTTLS
+// dialogue already done). Each call is one TCP connection.
+type DialFunc func(ctx context.Context) (net.Conn, error)
+
+// Options configure an inspection.
+type Options struct {
+	// ServerName is sent as SNI and checked against the certificates; "" sends no SNI.
+	ServerName string
+	// ALPN lists the application protocols to offer (the service's, e.g. "xmpp-client").
+	ALPN []string
+	// Timeout bounds each connection's whole exchange; zero means 10s.
+	Timeout time.Duration
+	// Certs configures the analysis of each chain; its Name defaults to ServerName.
+	Certs certs.Options
+	// NoAnalysis skips the certificate analysis (Chains[].Analysis stays nil).
+	NoAnalysis bool
+}
+
+// Probe names, as recorded in HandshakeProbe.Name.
+const (
+	ProbeFeatures = "tls12-features"
+	ProbeModern   = "modern"
+	ProbeResume   = "resume"
+	ProbeECDSA    = "ecdsa"
+	ProbeRSA      = "rsa"
+	ProbeNoSNI    = "no-sni"
+	ProbeDHE      = "dhe"
+	ProbeFallback = "fallback"
+	ProbeALPN     = "alpn"
+)
+
+// ECDSA- and RSA-authenticated TLS ≤1.2 suites, offered alone to find each certificate type.
+var (
+	ecdsaSuites = []uint16{0xc02b, 0xc02c, 0xcca9, 0xc009, 0xc00a, 0xc023, 0xc024, 0xc008, 0xc007}
+	rsaSuites   = []uint16{0xc02f, 0xc030, 0xcca8, 0x009e, 0x009f, 0xccaa, 0xc013, 0xc014, 0xc027, 0xc028,
+		0x0033, 0x0039, 0x0067, 0x006b, 0x009c, 0x009d, 0x002f, 0x0035, 0x003c, 0x003d, 0xc012, 0x0016, 0x000a}
+)
+
+type inspector struct {
+	dial    DialFunc
+	opts    Options
+	timeout time.Duration
+	f       *model.HandshakeFacts
+	chains  map[string]*model.PresentedChain
+	order   []string
+	keys    map[string]bool // leaf key types seen with SNI
+	alpn    map[string]bool
+	maxVer  uint16
+	anyTLS  bool
+
+	modernCache *ticketCache
+}
+
+// Inspect runs the handshake series against the server behind dial. Facts are always
+// returned; the error is non-nil when ctx ended or no probe received a TLS answer at all.
+func Inspect(ctx context.Context, dial DialFunc, opts Options) (*model.HandshakeFacts, error) {
+	in := &inspector{
+		dial: dial, opts: opts, timeout: opts.Timeout,
+		f:      &model.HandshakeFacts{ALPNOffered: opts.ALPN},
+		chains: map[string]*model.PresentedChain{},
+		keys:   map[string]bool{},
+		alpn:   map[string]bool{},
+	}
+	if in.timeout <= 0 {
+		in.timeout = 10 * time.Second
+	}
+	steps := []func(context.Context){
+		in.features, in.modern, in.resume, in.keyTypes, in.noSNI, in.dhe, in.fallback, in.alpnRounds,
+	}
+	for _, step := range steps {
+		if ctx.Err() != nil {
+			break
+		}
+		step(ctx)
+	}
+	in.finish()
+	if err := ctx.Err(); err != nil {
+		return in.f, fmt.Errorf("handshake inspection interrupted: %w", err)
+	}
+	if !in.anyTLS {
+		msg := "no TLS answer"
+		if len(in.f.Probes) > 0 {
+			msg += ": " + in.f.Probes[0].Error
+		}
+		return in.f, errors.New(msg)
+	}
+	return in.f, nil
+}
+
+// connect dials one connection bounded by the timeout; the returned stop closes it.
+func (in *inspector) connect(ctx context.Context) (net.Conn, context.Context, func(), error) {
+	pctx, cancel := context.WithTimeout(ctx, in.timeout)
+	in.f.Connections++
+	c, err := in.dial(pctx)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, fmt.Errorf("connect: %w", err)
+	}
+	_ = c.SetDeadline(time.Now().Add(in.timeout))
+	after := context.AfterFunc(pctx, func() { _ = c.Close() })
+	return c, pctx, func() { after(); _ = c.Close(); cancel() }, nil
+}
+
+func (in *inspector) record(p model.HandshakeProbe, err error) {
+	if err != nil {
+		p.Error = clip(err.Error(), 300)
+		var a errAlert
+		if errors.As(err, &a) {
+			p.Alert = alertName(a.desc)
+		}
+		if d, ok := remoteAlert(err); ok {
+			p.Alert = alertName(d)
+		}
+	}
+	in.f.Probes = append(in.f.Probes, p)
+}
+
+func (in *inspector) sni() string { return in.opts.ServerName }
+
+func (in *inspector) noteVersion(v uint16) {
+	if v > in.maxVer && v <= tls.VersionTLS13 {
+		in.maxVer = v
+	}
+}
+
+func (in *inspector) noteALPN(proto string) {
+	if proto == "" || in.alpn[proto] {
+		return
+	}
+	for _, a := range in.opts.ALPN {
+		if a == proto {
+			in.alpn[proto] = true
+			in.f.ALPN = append(in.f.ALPN, proto)
+			return
+		}
+	}
+}
+
+func (in *inspector) remainingALPN() []string {
+	var out []string
+	for _, a := range in.opts.ALPN {
+		if !in.alpn[a] {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// addChain records a chain presented to probe; it returns the leaf fingerprint.
+func (in *inspector) addChain(probe string, sni bool, ders [][]byte) string {
+	if len(ders) == 0 {
+		return ""
+	}
+	if len(ders) > certs.MaxChain {
+		ders = ders[:certs.MaxChain]
+	}
+	sum := sha256.Sum256(ders[0])
+	leaf := hex.EncodeToString(sum[:])
+	pc, ok := in.chains[leaf]
+	if !ok {
+		pc = &model.PresentedChain{Leaf: leaf, KeyType: leafKeyType(ders[0])}
+		for _, d := range ders {
+			pc.DER = append(pc.DER, append([]byte(nil), d...))
+		}
+		in.chains[leaf] = pc
+		in.order = append(in.order, leaf)
+	}
+	pc.Probes = append(pc.Probes, probe)
+	if sni || in.sni() == "" {
+		pc.SNI = true
+		in.keys[pc.KeyType] = true
+	}
+	return leaf
+}
+
+// features sends the raw hello offering every extension and reads the first flight.
+func (in *inspector) features(ctx context.Context) {
+	p := model.HandshakeProbe{Name: ProbeFeatures, Client: "raw", SNI: in.sni()}
+	fl, err := in.rawFlight(ctx, helloParams{version: tls.VersionTLS12, serverName: in.sni(), suites: featureSuites,
+		compression: true, alpn: in.opts.ALPN, extensions: true})
+	if fl != nil && fl.version != 0 {
+		in.anyTLS = true
+		p.Version, p.CipherSuite, p.ALPN = versionName(fl.version), suiteName(fl.suite), fl.alpn
+	}
+	if fl != nil && fl.alertPresent {
+		in.anyTLS = true
+	}
+	if fl != nil && fl.version != 0 && !fl.tls13 {
+		in.noteVersion(fl.version)
+		in.noteALPN(fl.alpn)
+		in.f.TLS12 = &model.TLS12Features{
+			Version: versionName(fl.version), CipherSuite: suiteName(fl.suite), SuiteID: fl.suite,
+			SecureRenegotiation:  fl.has(extRenegotiation),
+			ExtendedMasterSecret: fl.has(extExtendedMaster),
+			EncryptThenMAC:       fl.has(extEncryptThenMAC),
+			Heartbeat:            fl.has(extHeartbeat),
+			SessionTicket:        fl.has(extSessionTicket),
+			OCSPStapling:         fl.has(extStatusRequest),
+			SCTExtension:         fl.has(extSCT),
+			Compression:          fl.compression,
+			Extensions:           fl.extensions,
+		}
+		p.Leaf = in.addChain(ProbeFeatures, true, fl.certs)
+		if len(fl.ocsp) > 0 && in.f.OCSP == nil {
+			in.f.OCSP = parseStaple(fl.ocsp)
+		}
+		if n := countSCTs(fl.sctExt); n > in.f.SCTsTLS {
+			in.f.SCTsTLS = n
+		}
+		if isDHE(fl.suite) && fl.dheBits > 0 {
+			in.f.DHEBits, in.f.DHETested = fl.dheBits, true
+		}
+		if fl.done {
+			err = nil // the flight was read in full; not finishing is by design
+		}
+	}
+	in.record(p, err)
+}
+
+func (in *inspector) rawFlight(ctx context.Context, hp helloParams) (*flight, error) {
+	c, _, stop, err := in.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	hello, err := buildHello(hp)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Write(hello); err != nil {
+		return nil, fmt.Errorf("send ClientHello: %w", err)
+	}
+	fl, err := readFlight(c)
+	if err != nil {
+		return fl, fmt.Errorf("read server flight: %w", err)
+	}
+	return fl, nil
+}
+
+// ticketCache is a session cache that remembers whether a ticket was stored.
+type ticketCache struct {
+	mu  sync.Mutex
+	m   map[string]*tls.ClientSessionState
+	put bool
+}
+
+func (c *ticketCache) Get(k string) (*tls.ClientSessionState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.m[k]
+	return s, ok
+}
+
+func (c *ticketCache) Put(k string, s *tls.ClientSessionState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s == nil {
+		delete(c.m, k)
+		return
+	}
+	c.m[k] = s
+	c.put = true
+}
+
+func (c *ticketCache) stored() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.put
+}
+
+// modern handshakes as a current crypto/tls client; it also primes the resumption test.
+func (in *inspector) modern(ctx context.Context) {
+	cache := &ticketCache{m: map[string]*tls.ClientSessionState{}}
+	in.modernCache = cache
+	p := model.HandshakeProbe{Name: ProbeModern, Client: "crypto/tls", SNI: in.sni()}
+	st, err := in.stdHandshake(ctx, &tls.Config{ServerName: in.sni(), InsecureSkipVerify: true, NextProtos: in.opts.ALPN,
+		ClientSessionCache: cache, MinVersion: tls.VersionTLS12}, true)
+	if st != nil {
+		in.anyTLS = true
+		in.noteVersion(st.Version)
+		in.noteALPN(st.NegotiatedProtocol)
+		p.Version, p.CipherSuite, p.ALPN = versionName(st.Version), suiteName(st.CipherSuite), st.NegotiatedProtocol
+		var ders [][]byte
+		for _, c := range st.PeerCertificates {
+			ders = append(ders, c.Raw)
+		}
+		p.Leaf = in.addChain(ProbeModern, true, ders)
+		if len(st.OCSPResponse) > 0 {
+			in.f.OCSP = parseStaple(st.OCSPResponse) // the modern client's view wins
+		}
+		if n := len(st.SignedCertificateTimestamps); n > in.f.SCTsTLS {
+			in.f.SCTsTLS = n
+		}
+		in.f.TicketIssued = cache.stored()
+		in.f.ResumptionVersion = versionName(st.Version)
+	}
+	in.record(p, err)
+}
+
+// stdHandshake runs one crypto/tls handshake; with waitTicket it reads briefly afterwards so
+// TLS 1.3 NewSessionTicket messages are processed.
+func (in *inspector) stdHandshake(ctx context.Context, cfg *tls.Config, waitTicket bool) (*tls.ConnectionState, error) {
+	c, pctx, stop, err := in.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	tc := tls.Client(c, cfg)
+	if err := tc.HandshakeContext(pctx); err != nil {
+		return nil, fmt.Errorf("handshake: %w", err)
+	}
+	st := tc.ConnectionState()
+	if waitTicket && st.Version == tls.VersionTLS13 {
+		_ = tc.SetReadDeadline(time.Now().Add(min(300*time.Millisecond, in.timeout/4)))
+		var buf [1]byte
+		_, _ = tc.Read(buf[:]) // processes post-handshake messages; times out otherwise
+	}
+	return &st, nil
+}
+
+// resume connects again with the modern client's session cache.
+func (in *inspector) resume(ctx context.Context) {
+	if in.modernCache == nil || !in.modernCache.stored() {
+		if in.f.TicketIssued || len(in.f.Probes) > 0 && in.f.Probes[len(in.f.Probes)-1].Error == "" {
+			in.f.Resumption = "none" // completed handshake but no ticket: nothing to resume with
+		}
+		return
+	}
+	p := model.HandshakeProbe{Name: ProbeResume, Client: "crypto/tls", SNI: in.sni()}
+	st, err := in.stdHandshake(ctx, &tls.Config{ServerName: in.sni(), InsecureSkipVerify: true, NextProtos: in.opts.ALPN,
+		ClientSessionCache: in.modernCache, MinVersion: tls.VersionTLS12}, false)
+	if st != nil {
+		p.Version, p.CipherSuite = versionName(st.Version), suiteName(st.CipherSuite)
+		if st.DidResume {
+			in.f.Resumption = "ticket"
+		} else {
+			in.f.Resumption = "none"
+		}
+	}
+	in.record(p, err)
+}
+
+// keyTypes asks for the certificate types not seen yet by offering only ECDSA or only RSA
+// suites (TLS ≤1.2).
+func (in *inspector) keyTypes(ctx context.Context) {
+	if in.f.TLS12 == nil {
+		return // TLS 1.3 only: certificate selection cannot be steered by suite
+	}
+	for _, k := range []struct {
+		name, key string
+		suites    []uint16
+	}{{ProbeECDSA, "ECDSA", ecdsaSuites}, {ProbeRSA, "RSA", rsaSuites}} {
+		if in.keys[k.key] || ctx.Err() != nil {
+			continue
+		}
+		in.zHandshake(ctx, k.name, in.sni(), k.suites, ztls.VersionTLS12)
+	}
+}
+
+// zHandshake runs a zcrypto handshake with exactly suites offered and keeps what its log saw.
+func (in *inspector) zHandshake(ctx context.Context, name, sni string, suites []uint16, maxVersion uint16) {
+	p := model.HandshakeProbe{Name: name, Client: "zcrypto", SNI: sni}
+	c, pctx, stop, err := in.connect(ctx)
+	if err != nil {
+		in.record(p, err)
+		return
+	}
+	defer stop()
+	cfg := &ztls.Config{ServerName: sni, InsecureSkipVerify: true, MinVersion: ztls.VersionTLS10, MaxVersion: maxVersion}
+	if suites != nil {
+		cfg.CipherSuites, cfg.ForceSuites = suites, true
+	}
+	zc := ztls.Client(c, cfg)
+	herr := safeZHandshake(pctx, zc)
+	if log := zc.GetHandshakeLog(); log != nil {
+		if sh := log.ServerHello; sh != nil {
+			in.anyTLS = true
+			v := uint16(sh.Version)
+			if sh.SupportedVersions != nil {
+				v = uint16(sh.SupportedVersions.SelectedVersion)
+			}
+			p.Version, p.CipherSuite = versionName(v), suiteName(uint16(sh.CipherSuite))
+		}
+		if sc := log.ServerCertificates; sc != nil {
+			ders := [][]byte{sc.Certificate.Raw}
+			for _, ch := range sc.Chain {
+				ders = append(ders, ch.Raw)
+			}
+			p.Leaf = in.addChain(name, sni != "", ders)
+		}
+	}
+	if herr != nil {
+		herr = fmt.Errorf("handshake: %w", herr)
+	}
+	in.record(p, herr)
+}
+
+func safeZHandshake(ctx context.Context, zc *ztls.Conn) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("zcrypto handshake panic: %v", r)
+		}
+	}()
+	return zc.HandshakeContext(ctx)
+}
+
+// noSNI fetches the chain presented to a client that sends no SNI.
+func (in *inspector) noSNI(ctx context.Context) {
+	if in.sni() == "" {
+		return
+	}
+	in.zHandshake(ctx, ProbeNoSNI, "", nil, ztls.VersionTLS13)
+}
+
+// dhe offers only DHE suites to learn the DH group size.
+func (in *inspector) dhe(ctx context.Context) {
+	if in.f.TLS12 == nil || in.f.DHETested {
+		return
+	}
+	in.f.DHETested = true
+	p := model.HandshakeProbe{Name: ProbeDHE, Client: "raw", SNI: in.sni()}
+	fl, err := in.rawFlight(ctx, helloParams{version: tls.VersionTLS12, serverName: in.sni(), suites: dheSuites})
+	if fl != nil && fl.version != 0 {
+		p.Version, p.CipherSuite = versionName(fl.version), suiteName(fl.suite)
+		if isDHE(fl.suite) {
+			in.f.DHEBits = fl.dheBits
+		}
+		if fl.done {
+			err = nil
+		}
+	}
+	in.record(p, err)
+}
+
+// fallback offers the version below the highest with TLS_FALLBACK_SCSV (RFC 7507).
+func (in *inspector) fallback(ctx context.Context) {
+	if in.maxVer <= tls.VersionTLS10 {
+		return
+	}
+	lower := in.maxVer - 1
+	p := model.HandshakeProbe{Name: ProbeFallback, Client: "raw", SNI: in.sni()}
+	suites := append(append([]uint16(nil), featureSuites...), 0x5600)
+	fl, err := in.rawFlight(ctx, helloParams{version: lower, serverName: in.sni(), suites: suites})
+	switch {
+	case fl != nil && fl.alertPresent && fl.alert == 86:
+		in.f.Fallback = "rejected"
+		in.f.FallbackDetail = fmt.Sprintf("%s with TLS_FALLBACK_SCSV answered inappropriate_fallback", versionName(lower))
+	case fl != nil && fl.version == lower:
+		in.f.Fallback = "accepted"
+		in.f.FallbackDetail = fmt.Sprintf("%s negotiated although TLS_FALLBACK_SCSV was sent and %s is supported", versionName(lower), versionName(in.maxVer))
+		p.Version, p.CipherSuite = versionName(fl.version), suiteName(fl.suite)
+		err = nil
+	default:
+		in.f.Fallback = "inconclusive"
+		detail := "no answer"
+		if err != nil {
+			detail = err.Error()
+		}
+		in.f.FallbackDetail = clip(fmt.Sprintf("%s with TLS_FALLBACK_SCSV: %s (the lower version may not be supported)", versionName(lower), detail), 300)
+	}
+	in.record(p, err)
+}
+
+// alpnRounds offers the protocols not yet selected until the server selects none.
+func (in *inspector) alpnRounds(ctx context.Context) {
+	for i := 0; i < len(in.opts.ALPN) && ctx.Err() == nil; i++ {
+		rest := in.remainingALPN()
+		if len(rest) == 0 || len(in.f.ALPN) == 0 {
+			return // nothing left, or the server selects no protocol at all
+		}
+		p := model.HandshakeProbe{Name: ProbeALPN, Client: "crypto/tls", SNI: in.sni()}
+		st, err := in.stdHandshake(ctx, &tls.Config{ServerName: in.sni(), InsecureSkipVerify: true, NextProtos: rest, MinVersion: tls.VersionTLS10}, false)
+		if st != nil {
+			p.Version, p.CipherSuite, p.ALPN = versionName(st.Version), suiteName(st.CipherSuite), st.NegotiatedProtocol
+		}
+		in.record(p, err)
+		if st == nil || st.NegotiatedProtocol == "" || in.alpn[st.NegotiatedProtocol] {
+			return
+		}
+		in.noteALPN(st.NegotiatedProtocol)
+	}
+}
+
+func (in *inspector) finish() {
+	if in.maxVer != 0 {
+		in.f.MaxVersion = versionName(in.maxVer)
+	}
+	copts := in.opts.Certs
+	if copts.Name == "" {
+		copts.Name = in.opts.ServerName
+	}
+	for _, leaf := range in.order {
+		pc := in.chains[leaf]
+		if !in.opts.NoAnalysis {
+			pc.Analysis = certs.Analyze(pc.DER, copts)
+		}
+		in.f.Chains = append(in.f.Chains, *pc)
+	}
+}
+
+// parseStaple reads a stapled OCSP response (its signature is not verified here).
+func parseStaple(b []byte) *model.OCSPStaple {
+	st := &model.OCSPStaple{Size: len(b)}
+	r, err := ocsp.ParseResponse(b, nil)
+	if err != nil {
+		st.Status, st.Error = "unparsable", clip(err.Error(), 200)
+		return st
+	}
+	switch r.Status {
+	case ocsp.Good:
+		st.Status = "good"
+	case ocsp.Revoked:
+		st.Status = "revoked"
+	default:
+		st.Status = "unknown"
+	}
+	if !r.ProducedAt.IsZero() {
+		st.ProducedAt = r.ProducedAt.UTC().Format(time.RFC3339)
+	}
+	if !r.NextUpdate.IsZero() {
+		st.NextUpdate = r.NextUpdate.UTC().Format(time.RFC3339)
+	}
+	return st
+}
+
+func leafKeyType(der []byte) string {
+	if c, err := x509.ParseCertificate(der); err == nil {
+		switch c.PublicKeyAlgorithm {
+		case x509.RSA:
+			return "RSA"
+		case x509.ECDSA:
+			return "ECDSA"
+		case x509.Ed25519:
+			return "Ed25519"
+		case x509.DSA:
+			return "DSA"
+		}
+	}
+	if c, err := safeZParse(der); err == nil {
+		switch c.PublicKeyAlgorithm {
+		case zx509.RSA:
+			return "RSA"
+		case zx509.ECDSA:
+			return "ECDSA"
+		case zx509.Ed25519:
+			return "Ed25519"
+		case zx509.DSA:
+			return "DSA"
+		}
+	}
+	return "unknown"
+}
+
+func safeZParse(der []byte) (c *zx509.Certificate, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, fmt.Errorf("parser panic: %v", r)
+		}
+	}()
+	return zx509.ParseCertificate(der)
+}
+
+func versionName(v uint16) string {
+	switch v {
+	case 0x0300:
+		return "SSL 3.0"
+	case tls.VersionTLS10:
+		return "TLS 1.0"
+	case tls.VersionTLS11:
+		return "TLS 1.1"
+	case tls.VersionTLS12:
+		return "TLS 1.2"
+	case tls.VersionTLS13:
+		return "TLS 1.3"
+	}
+	return fmt.Sprintf("0x%04x", v)
+}
+
+func suiteName(id uint16) string {
+	if n := ztls.CipherSuiteID(id).String(); n != "" && !strings.HasPrefix(n, "unknown") {
+		return n
+	}
+	return tls.CipherSuiteName(id)
+}
+
+func alertName(d uint8) string {
+	n := strings.TrimPrefix(ztls.Alert(d).String(), "tls: ")
+	return fmt.Sprintf("%s(%d)", strings.ReplaceAll(n, " ", "_"), d)
+}
+
+// remoteAlert finds an alert the server sent inside a crypto/tls or zcrypto error.
+func remoteAlert(err error) (uint8, bool) {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "remote error" {
+		return 0, false
+	}
+	var sa tls.AlertError
+	if errors.As(op.Err, &sa) {
+		return uint8(sa), true
+	}
+	var za ztls.Alert
+	if errors.As(op.Err, &za) {
+		return uint8(za), true
+	}
+	return 0, false
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+		for len(s) > 0 && !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+	}
+	return strings.ToValidUTF8(s, "?")
+}
