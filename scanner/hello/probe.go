@@ -45,6 +45,8 @@ func (e *engine) exchange(ctx context.Context, msg []byte, read func(net.Conn) p
 		return probeResult{err: fmt.Errorf("dial: %w", err)}
 	}
 	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
+	defer stop()
 	if err := c.SetDeadline(time.Now().Add(e.opts.Timeout)); err != nil {
 		return probeResult{err: fmt.Errorf("set deadline: %w", err)}
 	}

@@ -3,7 +3,7 @@ package hello
 import (
 	"context"
 	"crypto/rand"
-		"fmt"
+	"fmt"
 	"slices"
 	"sort"
 	"sync"

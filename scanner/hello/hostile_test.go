@@ -1,0 +1,116 @@
+package hello
+
+import (
+	"context"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Every hostile server must end the scan within the timeout with an error fact on each
+// version it broke, never a hang or a panic.
+func TestScanHostileServers(t *testing.T) {
+	readHello := func(c net.Conn) {
+		buf := make([]byte, 4096)
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_, _ = c.Read(buf)
+	}
+	tests := []struct {
+		name    string
+		handle  func(net.Conn)
+		wantErr string // substring of every version's error
+	}{
+		{"garbage", func(c net.Conn) {
+			readHello(c)
+			_, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+		}, "not"},
+		{"truncated-record", func(c net.Conn) {
+			readHello(c)
+			_, _ = c.Write([]byte{22, 3, 3, 0, 200, 2, 0, 0, 196, 3, 3})
+		}, "middle of a record"},
+		{"never-answers", func(c net.Conn) {
+			readHello(c)
+			time.Sleep(3 * time.Second)
+		}, "timeout"},
+		{"closes-mid-handshake", func(c net.Conn) {
+			readHello(c)
+			// A complete ServerHello header announcing 100 bytes, then 10 of them, then close.
+			_, _ = c.Write([]byte{22, 3, 3, 0, 14, 2, 0, 0, 100, 3, 3, 1, 2, 3, 4, 5, 6, 7, 8})
+		}, "middle of a record"},
+		{"huge-handshake-message", func(c net.Conn) {
+			readHello(c)
+			// A 15 MiB ServerHello spread over full records.
+			msg := []byte{2, 0xf0, 0, 0}
+			for i := 0; i < 1000; i++ {
+				rec := append([]byte{22, 3, 3, 0x40, 0}, make([]byte, 1<<14)...)
+				if i == 0 {
+					copy(rec[5:], msg)
+				}
+				if _, err := c.Write(rec); err != nil {
+					return
+				}
+			}
+		}, "larger than the read limit"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ln := listen(t, "127.0.4."+string(rune('1'+i)))
+			serve(t, ln, func(c net.Conn) { tc.handle(c) })
+			d := &counter{addr: ln.Addr().String()}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			start := time.Now()
+			f, err := Scan(ctx, d.dial, Options{Timeout: time.Second, Parallel: 6})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if el := time.Since(start); el > 8*time.Second {
+				t.Errorf("scan took %v", el)
+			}
+			for _, ev := range f.Versions {
+				if ev.Supported {
+					t.Errorf("%s reported supported", ev.Version)
+				}
+				if ev.VersionID == VersionSSL20 && tc.name != "never-answers" {
+					continue // an SSLv2 hello reads a two-byte header only: most of these look like refusals
+				}
+				if !strings.Contains(ev.Error, tc.wantErr) {
+					t.Errorf("%s error = %q, want it to mention %q", ev.Version, ev.Error, tc.wantErr)
+				}
+			}
+		})
+	}
+}
+
+// A server that accepts and closes at once refuses every version without an error.
+func TestScanClosingServerIsRefusal(t *testing.T) {
+	ln := listen(t, "127.0.4.9")
+	serve(t, ln, func(c net.Conn) { _, _ = io.CopyN(io.Discard, c, 5) })
+	d := &counter{addr: ln.Addr().String()}
+	f, err := Scan(context.Background(), d.dial, Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range f.Versions {
+		if ev.Supported || ev.Error != "" {
+			t.Errorf("%s: supported=%v error=%q", ev.Version, ev.Supported, ev.Error)
+		}
+	}
+}
+
+func TestScanCancelled(t *testing.T) {
+	ln := listen(t, "127.0.4.10")
+	serve(t, ln, func(c net.Conn) { time.Sleep(5 * time.Second) })
+	d := &counter{addr: ln.Addr().String()}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := Scan(ctx, d.dial, Options{Timeout: 10 * time.Second}); err == nil {
+		t.Error("Scan returned no error after its context ended")
+	}
+	if el := time.Since(start); el > 3*time.Second {
+		t.Errorf("cancelled scan took %v", el)
+	}
+}
