@@ -44,6 +44,10 @@ func (l ErrorList) Error() string {
 // maxErrors bounds how many problems one load reports (a garbage file must not flood).
 const maxErrors = 20
 
+// Suggest returns the candidate nearest to s by edit distance when it is close enough to be a
+// plausible misspelling, else "". Commands use it for the same "did you mean" as the loader.
+func Suggest(s string, candidates []string) string { return nearest(s, candidates) }
+
 // nearest returns the candidate closest to s by edit distance, when it is close enough to be
 // a plausible misspelling; "" otherwise.
 func nearest(s string, candidates []string) string {
