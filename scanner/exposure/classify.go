@@ -100,7 +100,7 @@ func containsFold(b []byte, s string) bool {
 // productFrom220 picks well-known product names out of an FTP or SMTP greeting.
 func productFrom220(line string, f *model.ServiceFacts) {
 	for _, p := range []string{"vsFTPd", "ProFTPD", "Pure-FTPd", "FileZilla", "Postfix", "Exim", "Sendmail", "OpenSMTPD", "Microsoft ESMTP", "Microsoft FTP"} {
-		i := strings.Index(strings.ToLower(line), strings.ToLower(p))
+		i := strings.Index(asciiLower(line), asciiLower(p))
 		if i < 0 {
 			continue
 		}
@@ -539,4 +539,15 @@ func berElem(b []byte, tag byte) (ber, bool) {
 func ldapDone(b []byte) bool {
 	_, ok := berElem(b, 0x30)
 	return ok || (len(b) > 0 && b[0] != 0x30)
+}
+
+// asciiLower lowers ASCII letters only, so byte offsets stay valid on any input.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
