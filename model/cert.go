@@ -15,6 +15,9 @@ type CertFacts struct {
 	NameError     string   `json:"name_error,omitempty"`
 	VerifiedChain []string `json:"verified_chain,omitempty"` // SHA-256 of each cert in the verified path
 
+	// Analyzed is set when the facts below (order, completeness, XMPP identity, lints) were
+	// computed by the certificate analysis; they are meaningless when it is false.
+	Analyzed bool `json:"analyzed,omitempty"`
 	// ChainOrdered is true when each certificate sent is issued by the next one.
 	// ChainComplete is true when the certificates sent lead from the leaf to a self-signed
 	// certificate or to one issued by a trust anchor; MissingIssuer names the issuer that

@@ -12,6 +12,9 @@ type TLSFacts struct {
 	HandshakeError string `json:"handshake_error,omitempty"`
 	// Engine is what the raw ClientHello engine enumerated (versions, suites, groups).
 	Engine *TLSEngineFacts `json:"engine,omitempty"`
+	// Features is what the handshake inspection (scanner/handshake) showed: extensions,
+	// resumption, stapling, fallback protection and every chain presented.
+	Features *HandshakeFacts `json:"features,omitempty"`
 }
 
 // Handshake is one completed handshake.

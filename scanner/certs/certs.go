@@ -105,7 +105,7 @@ func Analyze(chain [][]byte, opts Options) *model.CertFacts {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	f := &model.CertFacts{}
+	f := &model.CertFacts{Analyzed: true}
 	if len(chain) > MaxChain {
 		chain = chain[:MaxChain]
 		f.ChainTruncated = true
