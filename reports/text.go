@@ -188,8 +188,15 @@ func countWaived(fs []model.Finding) int {
 	return n
 }
 
-// oneLine flattens and bounds a message for a terminal line.
+// oneLine flattens and bounds a message for a terminal line. Control characters (which a
+// hostile server could plant in a certificate or banner to drive the terminal) become '?'.
 func oneLine(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
 	s = strings.Join(strings.Fields(s), " ")
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-1]) + "…"

@@ -27,6 +27,7 @@ Start with: rampart demo`,
 	root.AddCommand(
 		newScanCmd(env),
 		newDemoCmd(env),
+		newDiscoverCmd(env),
 		newVersionCmd(env),
 	)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
