@@ -186,7 +186,7 @@ func (x *xmppReader) streamHeader() (string, error) {
 		}
 	}
 	summary := "<stream:stream " + strings.Join(parts, " ") + ">"
-	if version == "" || strings.HasPrefix(version, "0.") {
+	if version == "" || version[0] == '0' {
 		// Pre-RFC 3920 servers send no features, hence no STARTTLS.
 		return summary, fmt.Errorf("%w (stream version %q has no stream features)", ErrNotOffered, version)
 	}
@@ -271,7 +271,7 @@ func (x *xmppReader) features() (*xmppFeatures, error) {
 				case v.Name.Local == "c" && ns == nsCaps:
 					f.capsNode = attr(v, "node")
 				}
-			case len(path) == 2 && path[0] == "starttls" && v.Name.Local == "required":
+			case len(path) == 2 && path[0] == "starttls" && f.starttls && v.Name.Local == "required":
 				f.required = true
 				f.caps[len(f.caps)-1] = "starttls(required)"
 			}
@@ -285,6 +285,9 @@ func (x *xmppReader) features() (*xmppFeatures, error) {
 					return f, nil
 				}
 				return nil, fmt.Errorf("%w: unbalanced </%s>", ErrProtocol, clean(v.Name.Local, 32))
+			}
+			if v.Name.Local != path[len(path)-1] {
+				return nil, fmt.Errorf("%w: </%s> closes <%s>", ErrProtocol, clean(v.Name.Local, 32), clean(path[len(path)-1], 32))
 			}
 			if len(path) == 2 && path[0] == "mechanisms" && v.Name.Local == "mechanism" {
 				m := strings.TrimSpace(text.String())
