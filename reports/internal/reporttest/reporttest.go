@@ -128,7 +128,7 @@ func issued(subject, issuer string, notAfter time.Time, ca bool, seed string) mo
 	sum := sha256.Sum256([]byte(seed))
 	return model.Certificate{
 		Subject: subject, Issuer: issuer, Serial: hex.EncodeToString(sum[:8]),
-		NotBefore: notAfter.AddDate(0, -3, 0), NotAfter: notAfter,
+		NotBefore: Now.AddDate(0, -2, 0), NotAfter: notAfter,
 		KeyType: "ECDSA", KeyBits: 256, SignatureAlgorithm: "ECDSA-SHA256", IsCA: ca,
 		SHA256: hex.EncodeToString(sum[:]),
 	}
