@@ -1,0 +1,156 @@
+package handshake
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rampart-scan/rampart/internal/testenv"
+	"github.com/rampart-scan/rampart/model"
+	"github.com/rampart-scan/rampart/scanner/certs"
+	"github.com/rampart-scan/rampart/scanner/certs/certtest"
+)
+
+// sServer starts `openssl s_server` on addr (a 127.x address) with args and returns host:port.
+func sServer(t *testing.T, bin, ip string, args ...string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	all := append([]string{"s_server", "-accept", addr, "-www", "-quiet"}, args...)
+	cmd := exec.Command(bin, all...)
+	cmd.Stdin = nil
+	out, err := os.CreateTemp(t.TempDir(), "s_server-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			b, _ := os.ReadFile(out.Name())
+			t.Logf("s_server output:\n%s", b)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			_ = c.Close()
+			return addr
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("s_server did not start on %s", addr)
+	return ""
+}
+
+func TestOpenSSLServer(t *testing.T) {
+	bin := testenv.LookPath(t, "openssl", "openssl")
+	l := newLab(t)
+	dir := t.TempDir()
+	rsaCrt, rsaKey, err := certtest.WritePEM(dir, "rsa", l.rsa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecCrt, ecKey, err := certtest.WritePEM(dir, "ec", l.ecdsa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	interCrt, _, err := certtest.WritePEM(dir, "inter", l.pki.Inter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ocspFile := filepath.Join(dir, "ocsp.der")
+	if err := os.WriteFile(ocspFile, l.staple, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts := func(alpn ...string) Options {
+		return Options{ServerName: "chat.example.org", ALPN: alpn, Timeout: 5 * time.Second,
+			Certs: certs.Options{Roots: l.pki.Pool(), NoLint: true}}
+	}
+
+	t.Run("rsa and ecdsa side by side, stapling, alpn", func(t *testing.T) {
+		addr := sServer(t, bin, "127.0.33.1",
+			"-cert", rsaCrt, "-key", rsaKey, "-cert_chain", interCrt,
+			"-dcert", ecCrt, "-dkey", ecKey, "-dcert_chain", interCrt,
+			"-status_file", ocspFile, "-alpn", "h2,http/1.1")
+		f, err := Inspect(context.Background(), dialer(addr), opts("h2", "http/1.1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		logProbes(t, f.Probes)
+		if f.MaxVersion != "TLS 1.3" || !slices.Equal(f.ALPN, []string{"h2", "http/1.1"}) {
+			t.Errorf("max %q alpn %v", f.MaxVersion, f.ALPN)
+		}
+		x := f.TLS12
+		if x == nil || !x.SecureRenegotiation || !x.ExtendedMasterSecret || x.Heartbeat || x.Compression != 0 || !x.SessionTicket || !x.OCSPStapling {
+			t.Errorf("TLS 1.2 features %+v", x)
+		}
+		if f.OCSP == nil || f.OCSP.Status != "good" {
+			t.Errorf("OCSP %+v", f.OCSP)
+		}
+		if f.Resumption != "ticket" || f.Fallback != "rejected" {
+			t.Errorf("resumption %q fallback %q %s", f.Resumption, f.Fallback, f.FallbackDetail)
+		}
+		if !f.DHETested || f.DHEBits < 2048 {
+			t.Errorf("DHE %v %d", f.DHETested, f.DHEBits)
+		}
+		keys := map[string]bool{}
+		for _, c := range f.Chains {
+			keys[c.KeyType] = true
+			if !c.Analysis.Trusted || !c.Analysis.ChainComplete || !c.Analysis.ChainOrdered || !c.Analysis.NameMatches {
+				t.Errorf("%s chain analysis %+v", c.KeyType, c.Analysis)
+			}
+		}
+		if len(f.Chains) != 2 || !keys["RSA"] || !keys["ECDSA"] {
+			t.Errorf("chains %d %v", len(f.Chains), keys)
+		}
+	})
+
+	t.Run("tls 1.2 only, cbc, no tickets, leaf without intermediate", func(t *testing.T) {
+		addr := sServer(t, bin, "127.0.33.2",
+			"-cert", rsaCrt, "-key", rsaKey, "-tls1_2", "-no_ticket",
+			"-cipher", "ECDHE-RSA-AES128-SHA:DHE-RSA-AES128-SHA")
+		f, err := Inspect(context.Background(), dialer(addr), opts("imap"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		logProbes(t, f.Probes)
+		x := f.TLS12
+		if x == nil || x.SessionTicket || !x.EncryptThenMAC || x.OCSPStapling || x.CipherSuite != "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA" {
+			t.Errorf("TLS 1.2 features %+v", x)
+		}
+		if f.MaxVersion != "TLS 1.2" || f.Resumption != "none" || f.OCSP != nil || len(f.ALPN) != 0 {
+			t.Errorf("facts %+v", f)
+		}
+		if f.Fallback != "inconclusive" {
+			t.Errorf("fallback %q %s (TLS 1.1 is not enabled, so nothing can be concluded)", f.Fallback, f.FallbackDetail)
+		}
+		if f.DHEBits < 2048 {
+			t.Errorf("DHE bits %d", f.DHEBits)
+		}
+		if len(f.Chains) != 1 || f.Chains[0].Analysis.ChainComplete || f.Chains[0].Analysis.MissingIssuer == "" {
+			t.Errorf("chains %+v", f.Chains)
+		}
+	})
+}
+
+func logProbes(t *testing.T, ps []model.HandshakeProbe) {
+	t.Helper()
+	for _, p := range ps {
+		t.Logf("probe %-15s %-10s %-8s %-40s alpn=%q alert=%q err=%q", p.Name, p.Client, p.Version, p.CipherSuite, p.ALPN, p.Alert, p.Error)
+	}
+}
