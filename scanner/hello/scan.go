@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -221,7 +222,7 @@ func sigSchemeIDs(tls13 bool) []uint16 {
 // max suites: suites common servers implement first. Inside a bundle the weakest suites come
 // first, so that a server imposing its own (strong-first) order shows it immediately.
 func candidates(v uint16, max int) [][]uint16 {
-	var common, rare []Suite
+	var all []Suite
 	for _, s := range suites {
 		switch {
 		case v == VersionTLS13 && !s.TLS13():
@@ -231,13 +232,9 @@ func candidates(v uint16, max int) [][]uint16 {
 		case v == VersionSSL30 && s.MinVersion != VersionSSL30:
 			continue
 		}
-		if isCommon(s) {
-			common = append(common, s)
-		} else {
-			rare = append(rare, s)
-		}
+		all = append(all, s)
 	}
-	all := append(common, rare...)
+	sort.SliceStable(all, func(i, j int) bool { return commonness(all[i]) < commonness(all[j]) })
 	var bundles [][]uint16
 	for len(all) > 0 {
 		n := min(max, len(all))
@@ -253,23 +250,33 @@ func candidates(v uint16, max int) [][]uint16 {
 	return bundles
 }
 
-func isCommon(s Suite) bool {
+// commonness ranks suites by how likely a server is to implement them: 0 for the RSA, DHE and
+// ECDHE suites with AES, ChaCha20, 3DES, RC4 or DES that every mainstream library has (or had),
+// 1 for other ciphers and anonymous or DSS suites, 2 for PSK, SRP, Kerberos, GOST, static DH and
+// draft code points.
+func commonness(s Suite) int {
+	if strings.HasSuffix(s.Name, "_OLD") || strings.Contains(s.Name, "FIPS") {
+		return 2
+	}
 	switch s.Kx {
 	case "RSA", "DHE", "ECDHE", "any":
 	default:
-		return false
+		return 2
 	}
 	switch s.Auth {
-	case "RSA", "ECDSA", "DSS", "anon", "any":
+	case "RSA", "ECDSA", "any":
+	case "DSS", "anon":
+		return 1
 	default:
-		return false
+		return 2
 	}
 	switch s.Cipher {
-	case "AES", "ChaCha20", "3DES", "RC4", "DES", "Camellia", "ARIA", "SEED", "IDEA", "RC2", "NULL":
-	default:
-		return false
+	case "AES", "ChaCha20", "3DES", "RC4", "DES":
+		return 0
+	case "Camellia", "ARIA", "SEED", "IDEA", "RC2", "NULL":
+		return 1
 	}
-	return len(s.Name) < 4 || s.Name[len(s.Name)-4:] != "_OLD"
+	return 2
 }
 
 func strengthRank(s Suite) int {
@@ -421,7 +428,7 @@ func (e *engine) order(ctx context.Context, v uint16, picks []pick, ev *model.En
 		byID[p.suite] = p
 	}
 	var out []pick
-	for len(remaining) > 0 {
+	for spansBundles(remaining, byID) {
 		r := e.probe(ctx, e.baseHello(v, remaining), false)
 		ev.Connections++
 		if r.sh == nil || !slices.Contains(remaining, r.sh.Suite) {
@@ -430,7 +437,21 @@ func (e *engine) order(ctx context.Context, v uint16, picks []pick, ev *model.En
 		out = append(out, byID[r.sh.Suite])
 		remaining = slices.DeleteFunc(remaining, func(id uint16) bool { return id == r.sh.Suite })
 	}
+	// What is left came from one bundle, whose order the enumeration already showed.
+	for _, id := range remaining {
+		out = append(out, byID[id])
+	}
 	return out
+}
+
+// spansBundles reports whether ids came from more than one bundle.
+func spansBundles(ids []uint16, byID map[uint16]pick) bool {
+	for _, id := range ids {
+		if byID[id].bundle != byID[ids[0]].bundle {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *engine) enumTLS(ctx context.Context, v uint16) model.EngineVersion {
