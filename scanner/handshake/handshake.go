@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -84,6 +85,18 @@ type inspector struct {
 	anyTLS  bool
 
 	modernCache *ticketCache
+	modernOK    bool
+}
+
+// Conn opens a TCP connection to an address; scanner/netx.Dialer satisfies it.
+type Conn interface {
+	Dial(ctx context.Context, addr netip.AddrPort) (net.Conn, error)
+}
+
+// Direct returns a DialFunc for a server that speaks TLS right away (implicit TLS), dialled
+// through d (normally the scan's netx.Dialer, so its limits hold for every probe).
+func Direct(d Conn, addr netip.AddrPort) DialFunc {
+	return func(ctx context.Context) (net.Conn, error) { return d.Dial(ctx, addr) }
 }
 
 // Inspect runs the handshake series against the server behind dial. Facts are always
@@ -327,6 +340,7 @@ func (in *inspector) modern(ctx context.Context) {
 			in.f.SCTsTLS = n
 		}
 		in.f.TicketIssued = cache.stored()
+		in.modernOK = true
 		in.f.ResumptionVersion = versionName(st.Version)
 	}
 	in.record(p, err)
@@ -346,19 +360,23 @@ func (in *inspector) stdHandshake(ctx context.Context, cfg *tls.Config, waitTick
 	}
 	st := tc.ConnectionState()
 	if waitTicket && st.Version == tls.VersionTLS13 {
-		_ = tc.SetReadDeadline(time.Now().Add(min(300*time.Millisecond, in.timeout/4)))
+		// Read briefly so post-handshake messages are processed. Closing (rather than a read
+		// deadline) ends the wait, because a connection may reset its deadline on every Read.
+		t := time.AfterFunc(min(300*time.Millisecond, in.timeout/4), func() { _ = c.Close() })
 		var buf [1]byte
-		_, _ = tc.Read(buf[:]) // processes post-handshake messages; times out otherwise
+		_, _ = tc.Read(buf[:])
+		t.Stop()
 	}
 	return &st, nil
 }
 
 // resume connects again with the modern client's session cache.
 func (in *inspector) resume(ctx context.Context) {
+	if !in.modernOK {
+		return // no completed handshake: resumption cannot be judged
+	}
 	if in.modernCache == nil || !in.modernCache.stored() {
-		if in.f.TicketIssued || len(in.f.Probes) > 0 && in.f.Probes[len(in.f.Probes)-1].Error == "" {
-			in.f.Resumption = "none" // completed handshake but no ticket: nothing to resume with
-		}
+		in.f.Resumption = "none" // a completed handshake issued no ticket: nothing to resume with
 		return
 	}
 	p := model.HandshakeProbe{Name: ProbeResume, Client: "crypto/tls", SNI: in.sni()}

@@ -4,17 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"net"
+	"net/netip"
 	"slices"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
 
-	"github.com/rampart-scan/rampart/model"
 	"github.com/rampart-scan/rampart/scanner/certs"
 	"github.com/rampart-scan/rampart/scanner/certs/certtest"
+	"github.com/rampart-scan/rampart/scanner/netx"
 )
 
 // listen binds a loopback listener on its own 127.x address when possible.
@@ -171,6 +171,43 @@ func TestInspectGoServer(t *testing.T) {
 	}
 	if f.Connections != len(f.Probes) || f.Connections > 9 {
 		t.Errorf("connections %d, probes %d", f.Connections, len(f.Probes))
+	}
+}
+
+func TestInspectTLS13Only(t *testing.T) {
+	l := newLab(t)
+	ec := certtest.TLS(l.ecdsa, l.pki.Inter)
+	cfg := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{ec}, NextProtos: []string{"xmpp-client"}}
+	ln := listen(t, "127.0.31.3")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				tc := tls.Server(c, cfg)
+				if tc.Handshake() == nil {
+					_, _ = tc.Read(make([]byte, 1))
+				}
+			}()
+		}
+	}()
+	d := netx.New(netx.Options{Timeout: 3 * time.Second})
+	f, err := Inspect(context.Background(), Direct(d, netip.MustParseAddrPort(ln.Addr().String())), Options{ServerName: "chat.example.org", ALPN: []string{"xmpp-client"}, Timeout: 3 * time.Second, NoAnalysis: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logProbes(t, f.Probes)
+	if f.TLS12 != nil || f.MaxVersion != "TLS 1.3" || !slices.Equal(f.ALPN, []string{"xmpp-client"}) || f.Resumption != "ticket" {
+		t.Errorf("facts %+v", f)
+	}
+	if f.Fallback != "inconclusive" || f.DHETested {
+		t.Errorf("fallback %q dhe %v", f.Fallback, f.DHETested)
+	}
+	if int64(f.Connections) != d.Dials() {
+		t.Errorf("recorded %d connections, dialer made %d", f.Connections, d.Dials())
 	}
 }
 
@@ -387,6 +424,3 @@ func (r *byteReader) Read(p []byte) (int, error) {
 }
 
 func bytesReader(b []byte) *byteReader { return &byteReader{b} }
-
-var _ = x509.ParseCertificate
-var _ model.HandshakeFacts

@@ -34,16 +34,16 @@ const (
 
 var (
 	keyMu    sync.Mutex
-	keyCache = map[string][]crypto.Signer{}
+	keyCache = map[string]crypto.Signer{}
 )
 
-// Key returns a key of kind; RSA keys are cached and reused (index n) to keep tests fast.
+// Key returns the n-th key of kind, generated once per process and reused to keep tests fast.
 func Key(kind string, n int) crypto.Signer {
 	keyMu.Lock()
 	defer keyMu.Unlock()
 	k := fmt.Sprintf("%s/%d", kind, n)
-	if ks, ok := keyCache[k]; ok {
-		return ks[0]
+	if s, ok := keyCache[k]; ok {
+		return s
 	}
 	var s crypto.Signer
 	var err error
@@ -64,7 +64,7 @@ func Key(kind string, n int) crypto.Signer {
 	if err != nil {
 		panic(err)
 	}
-	keyCache[k] = []crypto.Signer{s}
+	keyCache[k] = s
 	return s
 }
 
