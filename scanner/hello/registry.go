@@ -3,6 +3,8 @@ package hello
 import (
 	"fmt"
 	"math/big"
+
+	"github.com/rampart-scan/rampart/model"
 )
 
 // Protocol version numbers as they appear on the wire.
@@ -236,4 +238,23 @@ func KnownPrime(p *big.Int) string {
 		return ""
 	}
 	return knownPrimes[string(p.Bytes())]
+}
+
+// SuiteByName finds a suite by IANA name.
+func SuiteByName(name string) (Suite, bool) {
+	for _, s := range suites {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Suite{}, false
+}
+
+// Facts converts a registry suite into the fact type observations carry.
+func (s Suite) Facts() model.EngineSuite {
+	return model.EngineSuite{
+		ID: s.ID, Name: s.Name, OpenSSLName: s.OpenSSL, KeyExchange: s.Kx, Auth: s.Auth,
+		Cipher: s.Cipher, Bits: s.Bits, Mode: s.Mode, MAC: s.MAC, AEAD: s.AEAD(),
+		ForwardSecret: s.ForwardSecret(), Export: s.Export, Strength: string(s.Strength),
+	}
 }

@@ -499,12 +499,9 @@ func engineSuites(picks []pick) []model.EngineSuite {
 	out := make([]model.EngineSuite, 0, len(picks))
 	for _, p := range picks {
 		s, _ := LookupSuite(p.suite)
-		out = append(out, model.EngineSuite{
-			ID: s.ID, Name: s.Name, OpenSSLName: s.OpenSSL, KeyExchange: s.Kx, Auth: s.Auth,
-			Cipher: s.Cipher, Bits: s.Bits, Mode: s.Mode, MAC: s.MAC, AEAD: s.AEAD(),
-			ForwardSecret: s.ForwardSecret(), Export: s.Export, Strength: string(s.Strength),
-			Group: p.group, DHBits: p.dhBits,
-		})
+		f := s.Facts()
+		f.Group, f.DHBits = p.group, p.dhBits
+		out = append(out, f)
 	}
 	return out
 }
