@@ -11,7 +11,8 @@ package certs
 
 import (
 	"bytes"
-	"crypto/dsa" //nolint:staticcheck // DSA keys still appear in certificates we must describe
+	//lint:ignore SA1019 DSA keys still appear in certificates the analysis must describe
+	"crypto/dsa"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
