@@ -195,6 +195,7 @@ func TestReportInChromium(t *testing.T) {
 	scan := reporttest.Scan(reporttest.Options{Hostile: true})
 	scan.Endpoints[0].Observation.Certificates.Chain[0].Subject = subject
 	scan.Endpoints[2].Findings[0].Evidence["banner"] = banner
+	scan.Endpoints[2].Observation.StartTLS.Greeting = banner
 	path := writeReport(t, Input{Scan: scan, Rules: reporttest.Rule, Drift: reporttest.Drift(scan), Trend: history()})
 	docURL := fileURL(path)
 

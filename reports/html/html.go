@@ -85,5 +85,7 @@ func Write(w io.Writer, in Input) error {
 }
 
 var funcs = template.FuncMap{
-	"date": fmtTime,
+	"date":         fmtTime,
+	"lintClass":    lintClass,
+	"versionClass": versionClass,
 }

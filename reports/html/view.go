@@ -89,6 +89,7 @@ type findingView struct {
 }
 
 type hostView struct {
+	Services  []hostService
 	Name      string
 	Anchor    string
 	Endpoints []*endpointView
@@ -106,6 +107,12 @@ type endpointView struct {
 	Connect                                                                bool
 	TLS                                                                    *tlsView
 	Certs                                                                  *certView
+	Matrix                                                                 *matrixView
+	Versions                                                               []matrixCol
+	Features                                                               *featuresView
+	Avail                                                                  *availabilityView
+	Exposure                                                               *serviceView
+	StartTLS                                                               *startTLSView
 	Findings                                                               []findingView
 	Worst                                                                  string
 	WorstRank                                                              int
@@ -126,6 +133,7 @@ type tlsView struct {
 }
 
 type certView struct {
+	Analysis                         *chainAnalysis
 	Chain                            []certItem
 	Trusted                          bool
 	TrustError                       string
@@ -144,6 +152,7 @@ type certItem struct {
 	SANs                    []string
 	Key, SigAlg, SHA256     string
 	IsCA, SelfSigned        bool
+	Extra                   *certExtra
 }
 
 type diffGroup struct {
@@ -182,6 +191,7 @@ type refView struct {
 }
 
 type domainView struct {
+	Facts    *domainFacts
 	Name     string
 	Anchor   string
 	Findings []findingView
@@ -369,7 +379,7 @@ func build(in Input) *page {
 		}
 	}
 	for _, d := range s.Domains {
-		dv := domainView{Name: visible(d.Observation.Name), Anchor: anchor("dom-", d.Observation.Name)}
+		dv := domainView{Name: visible(d.Observation.Name), Anchor: anchor("dom-", d.Observation.Name), Facts: domain(d.Observation)}
 		for _, f := range d.Findings {
 			fv := b.finding(f)
 			dv.Findings = append(dv.Findings, fv)
@@ -400,6 +410,7 @@ func build(in Input) *page {
 	for _, k := range hostOrder {
 		h := hosts[k]
 		h.Diffs = addressDiffs(h.Endpoints)
+		h.Services = hostServices(h.Endpoints)
 		p.Hosts = append(p.Hosts, h)
 	}
 	for h := range hostSet {
@@ -551,9 +562,25 @@ func (b *builder) endpoint(er model.EndpointResult) *endpointView {
 	}
 	if t := o.TLS; t != nil {
 		ev.TLS = tlsFacts(t)
+		if t.Engine != nil {
+			ev.Matrix = engineMatrix(t.Engine)
+			ev.Versions = supportedVersions(t.Engine)
+		}
+		if t.Features != nil {
+			ev.Features = features(t.Features)
+		}
 	}
 	if c := o.Certificates; c != nil {
 		ev.Certs = certFacts(c, b.in.Scan.Finished)
+	}
+	if a := o.Availability; a != nil {
+		ev.Avail = availability(a)
+	}
+	if s := o.Service; s != nil {
+		ev.Exposure = service(s)
+	}
+	if s := o.StartTLS; s != nil {
+		ev.StartTLS = startTLS(s)
 	}
 	counts := map[model.Severity]int{}
 	for _, f := range er.Findings {
@@ -629,15 +656,14 @@ func certFacts(c *model.CertFacts, now time.Time) *certView {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	v := &certView{Trusted: c.Trusted, TrustError: visible(c.TrustError), NameChecked: visible(c.NameChecked),
+	v := &certView{Analysis: analysis(c), Trusted: c.Trusted, TrustError: visible(c.TrustError), NameChecked: visible(c.NameChecked),
 		NameMatches: c.NameMatches, NameError: visible(c.NameError), VerifiedChain: c.VerifiedChain}
 	for i, x := range c.Chain {
 		days := int(x.NotAfter.Sub(now).Hours() / 24) // whole days, toward zero
 		item := certItem{
 			Subject: visible(x.Subject), Issuer: visible(x.Issuer), Serial: visible(x.Serial),
 			NotBefore: fmtTime(x.NotBefore), NotAfter: fmtTime(x.NotAfter), SHA256: x.SHA256,
-			Key: strings.TrimSpace(fmt.Sprintf("%s %d", visible(x.KeyType), x.KeyBits)), SigAlg: visible(x.SignatureAlgorithm),
-			IsCA: x.IsCA, SelfSigned: x.SelfSigned,
+			Key: strings.TrimSpace(fmt.Sprintf("%s %d", visible(x.KeyType), x.KeyBits)), SigAlg: visible(x.SignatureAlgorithm), IsCA: x.IsCA, SelfSigned: x.SelfSigned, Extra: certAnalysis(x),
 		}
 		switch {
 		case x.NotAfter.IsZero():
@@ -696,12 +722,36 @@ func addressDiffs(eps []*endpointView) []diffGroup {
 			name string
 			get  func(*endpointView) string
 		}{
-			{"Status", func(e *endpointView) string { return e.Status }},
-			{"Protocol", func(e *endpointView) string {
+			{"Status", func(e *endpointView) string { return e.Status }}, {"Protocol", func(e *endpointView) string {
 				if e.TLS == nil {
 					return "—"
 				}
 				return e.TLS.Version
+			}},
+			{"Protocols supported", func(e *endpointView) string {
+				var vs []string
+				for _, v := range e.Versions {
+					vs = append(vs, v.Name)
+				}
+				return strings.Join(vs, ", ")
+			}},
+			{"Cipher suites accepted", func(e *endpointView) string {
+				if e.Matrix == nil {
+					return "—"
+				}
+				return fmt.Sprint(len(e.Matrix.Rows))
+			}},
+			{"Service", func(e *endpointView) string {
+				if e.Exposure == nil {
+					return "—"
+				}
+				return strings.TrimSpace(e.Exposure.Service + " " + e.Exposure.Product + " " + e.Exposure.Version)
+			}},
+			{"STARTTLS", func(e *endpointView) string {
+				if e.StartTLS == nil {
+					return "—"
+				}
+				return e.StartTLS.Outcome
 			}},
 			{"Cipher suite", func(e *endpointView) string {
 				if e.TLS == nil {
@@ -831,5 +881,27 @@ func grades(trend []TrendPoint) []gradeCount {
 		out = append(out, gradeCount{Grade: visible(k), Count: n})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Grade < out[j].Grade })
+	return out
+}
+
+// hostService is one row of a host's open ports and services table.
+type hostService struct {
+	Addr, EPAnchor string
+	*serviceView
+}
+
+func hostServices(eps []*endpointView) []hostService {
+	var out []hostService
+	for _, e := range eps {
+		if e.Exposure != nil {
+			out = append(out, hostService{Addr: e.Addr, EPAnchor: e.Anchor, serviceView: e.Exposure})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Port != out[j].Port {
+			return out[i].Port < out[j].Port
+		}
+		return out[i].Addr < out[j].Addr
+	})
 	return out
 }

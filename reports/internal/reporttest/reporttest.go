@@ -175,16 +175,32 @@ func Scan(o Options) *model.ScanResult {
 	}
 	o4 := obs(xmpp4, model.StatusOK, 12*time.Millisecond)
 	o4.TLS = tls12
+	o4.TLS.Engine = engine()
+	o4.TLS.Features = handshakeFeatures()
+	o4.Availability = avail(20, 20, 12*time.Millisecond)
+	leaf4.CurveName, leaf4.ExtKeyUsage, leaf4.EmbeddedSCTs = "P-256", []string{"serverAuth", "clientAuth"}, 2
+	leaf4.Lints = []model.LintResult{{Name: "e_sub_cert_aia_does_not_contain_ocsp_url", Status: "error", Details: "no OCSP URL"}}
 	o4.Certificates = &model.CertFacts{Chain: []model.Certificate{leaf4, inter}, Trusted: false,
-		TrustError: "x509: certificate has expired or is not yet valid", NameChecked: "xmpp.example.org", NameMatches: true}
+		TrustError: "x509: certificate has expired or is not yet valid", NameChecked: "xmpp.example.org", NameMatches: true,
+		Analyzed: true, ChainOrdered: true, ChainComplete: true,
+		XMPP: &model.XMPPIdentity{Domain: "example.org", Service: "xmpp-client", Matches: true, MatchedBy: "DNS-ID"}}
 	o6 := obs(xmpp6, model.StatusOK, 14*time.Millisecond)
 	o6.TLS = tls13
 	o6.Certificates = &model.CertFacts{Chain: []model.Certificate{leaf6, inter}, Trusted: true, NameChecked: "xmpp.example.org", NameMatches: true}
 	oSMTP := obs(smtp, model.StatusOK, 18*time.Millisecond)
+	oSMTP.StartTLS = &model.StartTLSFacts{Protocol: "smtp", Outcome: model.StartTLSNotOffered, Greeting: banner,
+		Capabilities: []string{"PIPELINING", "SIZE 10240000", "AUTH PLAIN LOGIN", "8BITMIME"}, PlaintextAuth: []string{"PLAIN", "LOGIN"}, Software: "Postfix"}
+	oSMTP.Availability = avail(20, 19, 18*time.Millisecond)
 	oPG := obs(pg, model.StatusOK, 9*time.Millisecond)
+	no := false
+	oPG.Service = &model.ServiceFacts{Port: 5432, State: model.PortOpen, Service: model.SvcPostgres, Product: "PostgreSQL",
+		Banner: `E\x00\x00\x00\x84SFATAL\x00VFATAL\x00C28000`, AuthRequired: nil, StartTLS: &no,
+		Probes: []string{"banner", "tls", "postgres"}, Latency: 9 * time.Millisecond}
 	oMQTT := obs(mqtt, model.StatusTimeout, 0)
 	oMQTT.Error = "dial 203.0.113.9:1883: i/o timeout"
 	oMQTT.Connect = &model.ConnectFacts{Reachable: false}
+	oMQTT.Availability = &model.AvailabilityFacts{Attempts: 5, Successes: 0, ErrorRate: 1,
+		Errors: []model.AttemptError{{Stage: "connect", Error: "i/o timeout", Count: 5}}}
 	oIMAP := obs(imap, model.StatusOK, 11*time.Millisecond)
 	oIMAP.TLS = imapTLS
 	oIMAP.Certificates = &model.CertFacts{Chain: []model.Certificate{mailLeaf, inter}, Trusted: true, NameChecked: "imap.example.org", NameMatches: true}
@@ -224,7 +240,7 @@ func Scan(o Options) *model.ScanResult {
 			{Observation: oMQTT},
 			{Observation: oIMAP},
 		},
-		Domains: []model.DomainResult{{Observation: model.DomainObservation{Name: "example.org"}, Findings: []model.Finding{{
+		Domains: []model.DomainResult{{Observation: domainObs(), Findings: []model.Finding{{
 			RuleID: "dns/no-mta-sts", Severity: model.SeverityLow, Title: Catalogue["dns/no-mta-sts"].Title,
 			Message: "No _mta-sts.example.org TXT record.", Asset: "domain:example.org",
 			Fingerprint: model.FindingFingerprint("dns/no-mta-sts", "domain:example.org", ""),
