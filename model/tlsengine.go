@@ -29,7 +29,8 @@ type EngineVersion struct {
 	VersionID uint16 `json:"version_id"`
 	Supported bool   `json:"supported"`
 	// Suites are the accepted cipher suites: in the server's preference order when
-	// Preference is "server", otherwise in the order they were found.
+	// Preference is "server"; strongest first when it is "client" (the order found would
+	// only be the scanner's); otherwise in the order they were found.
 	Suites []EngineSuite `json:"suites,omitempty"`
 	// Preference is "server" when the server imposes its own order, "client" when it takes
 	// the first suite the client offers that it supports, "" when it could not be told (fewer

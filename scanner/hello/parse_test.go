@@ -58,11 +58,16 @@ func TestParseServerHello(t *testing.T) {
 		t.Fatalf("TLS 1.2: %+v, %v", m, err)
 	}
 	bad := map[string][]byte{
-		"empty":         {},
-		"short random":  {3, 3, 1, 2, 3},
-		"dup extension": serverHello(VersionTLS12, 1, nil, func(b *cryptobyte.Builder) { ext(b, 23, func(*cryptobyte.Builder) {}); ext(b, 23, func(*cryptobyte.Builder) {}) }),
-		"trailing":      append(serverHello(VersionTLS12, 1, nil, func(*cryptobyte.Builder) {}), 0),
-		"bad versions":  serverHello(VersionTLS12, 1, nil, func(b *cryptobyte.Builder) { ext(b, extSupportedVersions, func(b *cryptobyte.Builder) { b.AddUint8(3) }) }),
+		"empty":        {},
+		"short random": {3, 3, 1, 2, 3},
+		"dup extension": serverHello(VersionTLS12, 1, nil, func(b *cryptobyte.Builder) {
+			ext(b, 23, func(*cryptobyte.Builder) {})
+			ext(b, 23, func(*cryptobyte.Builder) {})
+		}),
+		"trailing": append(serverHello(VersionTLS12, 1, nil, func(*cryptobyte.Builder) {}), 0),
+		"bad versions": serverHello(VersionTLS12, 1, nil, func(b *cryptobyte.Builder) {
+			ext(b, extSupportedVersions, func(b *cryptobyte.Builder) { b.AddUint8(3) })
+		}),
 	}
 	for name, body := range bad {
 		if _, err := ParseServerHello(body); !errors.Is(err, ErrBadHandshake) {

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"syscall"
 	"time"
+
+	"github.com/rampart-scan/rampart/scanner/netx"
 )
 
 // DialFunc opens a connection that is ready for a ClientHello: for STARTTLS services the
@@ -177,4 +180,10 @@ func (e *engine) probeSSLv2(ctx context.Context) (*SSLv2ServerHello, probeResult
 		return probeResult{}
 	})
 	return sh, r
+}
+
+// DialAddr returns a DialFunc that opens TCP connections to addr through d, so every probe
+// obeys the scan's rate limit, per-address cap and timeouts.
+func DialAddr(d *netx.Dialer, addr netip.AddrPort) DialFunc {
+	return func(ctx context.Context) (net.Conn, error) { return d.Dial(ctx, addr) }
 }

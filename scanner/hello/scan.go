@@ -403,6 +403,15 @@ func (e *engine) order(ctx context.Context, v uint16, picks []pick, ev *model.En
 			return picks
 		case r.sh.Suite == ids[0]:
 			ev.Preference = "client"
+			// The order found is only ours: report the suites strongest first instead.
+			sort.SliceStable(picks, func(i, j int) bool {
+				a, _ := LookupSuite(picks[i].suite)
+				b, _ := LookupSuite(picks[j].suite)
+				if strengthRank(a) != strengthRank(b) {
+					return strengthRank(a) > strengthRank(b)
+				}
+				return a.ID < b.ID
+			})
 			return picks
 		case r.sh.Suite == picks[0].suite:
 			server = true
