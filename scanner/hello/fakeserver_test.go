@@ -256,7 +256,7 @@ func TestScanScriptedServers(t *testing.T) {
 		{
 			name: "ssl3-tls10-legacy-with-export",
 			srv: fakeServer{versions: []uint16{VersionSSL30, VersionTLS10},
-				suites: ids(t, "TLS_RSA_WITH_RC4_128_SHA", "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLS_RSA_EXPORT_WITH_RC4_40_MD5", "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"),
+				suites:  ids(t, "TLS_RSA_WITH_RC4_128_SHA", "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLS_RSA_EXPORT_WITH_RC4_40_MD5", "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"),
 				dhPrime: modp1536, recordSize: 700},
 			want: map[uint16][]string{
 				VersionSSL30: {"TLS_RSA_WITH_RC4_128_SHA", "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLS_RSA_EXPORT_WITH_RC4_40_MD5", "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"},
