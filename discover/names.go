@@ -126,7 +126,7 @@ func (d *Discoverer) chase(ctx context.Context, name string, qt uint16) ([]cname
 	cur := canonical(name)
 	seen := map[string]bool{cur: true}
 	var hops []cnameHop
-	for q := 0; ; q++ {
+	for {
 		m, err := d.res.lookupAddr(ctx, cur, qt)
 		if err != nil {
 			return hops, nil, "", err
@@ -138,65 +138,78 @@ func (d *Discoverer) chase(ctx context.Context, name string, qt uint16) ([]cname
 		if len(m.Answer) > 4*maxRecords {
 			return hops, nil, rcode, &formatError{fmt.Sprintf("%s %s: %d answer records (more than %d)", dns.TypeToString[qt], cur, len(m.Answer), 4*maxRecords)}
 		}
-		added := 0
-		for {
-			next := ""
-			for _, rr := range m.Answer {
-				if c, ok := rr.(*dns.CNAME); ok && canonical(c.Hdr.Name) == cur {
-					next = canonical(c.Target)
-					break
-				}
-			}
-			if next == "" {
-				break
-			}
-			if !validOwner(next) {
-				return hops, nil, rcode, &formatError{fmt.Sprintf("CNAME %s → %q: not a valid name", cur, next)}
-			}
-			if seen[next] {
-				return hops, nil, rcode, &formatError{fmt.Sprintf("CNAME loop: %s → %s was already followed", cur, next)}
-			}
-			if len(hops) >= d.opts.MaxCNAMEDepth {
-				return hops, nil, rcode, &formatError{fmt.Sprintf("CNAME chain from %s longer than %d", name, d.opts.MaxCNAMEDepth)}
-			}
-			seen[next] = true
-			hops = append(hops, cnameHop{From: cur, To: next})
-			cur = next
-			added++
-		}
+		before := len(hops)
 		var addrs []netip.Addr
-		for _, rr := range m.Answer {
-			if canonical(rr.Header().Name) != cur {
-				continue
-			}
-			var ip []byte
-			switch v := rr.(type) {
-			case *dns.A:
-				if qt == dns.TypeA {
-					ip = v.A.To4()
-				}
-			case *dns.AAAA:
-				if qt == dns.TypeAAAA {
-					ip = v.AAAA.To16()
-				}
-			}
-			a, ok := netip.AddrFromSlice(ip)
-			if !ok {
-				continue
-			}
-			if qt == dns.TypeA {
-				a = a.Unmap()
-			}
-			if !containsAddr(addrs, a) {
-				addrs = append(addrs, a)
-			}
+		cur, hops, addrs, err = walkAnswer(m, qt, cur, seen, hops, d.opts.MaxCNAMEDepth)
+		if err != nil {
+			return hops, nil, rcode, err
 		}
+		added := len(hops) - before
 		// A resolver follows the chain itself; an authoritative server stops at the edge of
 		// its zone. Ask again for the new end of the chain only in that case.
 		if len(addrs) > 0 || added == 0 || m.Rcode != dns.RcodeSuccess {
 			return hops, addrs, rcode, nil
 		}
 	}
+}
+
+// walkAnswer follows the CNAMEs of one answer from cur and collects the addresses of qtype
+// owned by the end of the chain. seen and hops carry the chain across answers; the chain may
+// not revisit a name nor grow beyond maxDepth. Names in the answer are never trusted to be
+// valid: a target that is not a DNS name is an error.
+func walkAnswer(m *dns.Msg, qt uint16, cur string, seen map[string]bool, hops []cnameHop, maxDepth int) (string, []cnameHop, []netip.Addr, error) {
+	for {
+		next := ""
+		for _, rr := range m.Answer {
+			if c, ok := rr.(*dns.CNAME); ok && canonical(c.Hdr.Name) == cur {
+				next = canonical(c.Target)
+				break
+			}
+		}
+		if next == "" {
+			break
+		}
+		if !validOwner(next) {
+			return cur, hops, nil, &formatError{fmt.Sprintf("CNAME %s → %q: not a valid name", cur, next)}
+		}
+		if seen[next] {
+			return cur, hops, nil, &formatError{fmt.Sprintf("CNAME loop: %s → %s was already followed", cur, next)}
+		}
+		if len(hops) >= maxDepth {
+			return cur, hops, nil, &formatError{fmt.Sprintf("CNAME chain longer than %d at %s → %s", maxDepth, cur, next)}
+		}
+		seen[next] = true
+		hops = append(hops, cnameHop{From: cur, To: next})
+		cur = next
+	}
+	var addrs []netip.Addr
+	for _, rr := range m.Answer {
+		if canonical(rr.Header().Name) != cur {
+			continue
+		}
+		var ip []byte
+		switch v := rr.(type) {
+		case *dns.A:
+			if qt == dns.TypeA {
+				ip = v.A.To4()
+			}
+		case *dns.AAAA:
+			if qt == dns.TypeAAAA {
+				ip = v.AAAA.To16()
+			}
+		}
+		a, ok := netip.AddrFromSlice(ip)
+		if !ok {
+			continue
+		}
+		if qt == dns.TypeA {
+			a = a.Unmap()
+		}
+		if !containsAddr(addrs, a) {
+			addrs = append(addrs, a)
+		}
+	}
+	return cur, hops, addrs, nil
 }
 
 func containsAddr(as []netip.Addr, a netip.Addr) bool {
