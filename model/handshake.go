@@ -27,12 +27,17 @@ type HandshakeFacts struct {
 	DHEBits   int  `json:"dhe_bits,omitempty"`
 	DHETested bool `json:"dhe_tested,omitempty"`
 
-	// Resumption is "ticket" when a second connection resumed the first by session ticket,
-	// "none" when it did not, "" when not tested. ResumptionVersion is the version tried.
-	Resumption        string `json:"resumption,omitempty"`
+	// TicketResumption is the outcome of reconnecting with the session ticket the modern
+	// client received: "resumed", "not-resumed", "no-ticket" (a completed handshake issued
+	// none), or "" (not tested). ResumptionVersion is the version it was tried at.
+	TicketResumption  string `json:"ticket_resumption,omitempty"`
 	ResumptionVersion string `json:"resumption_version,omitempty"`
 	// TicketIssued is true when the server issued a session ticket to the modern client.
 	TicketIssued bool `json:"ticket_issued,omitempty"`
+	// SessionIDResumption is the outcome of offering the session ID of a completed TLS 1.2
+	// handshake (made without the ticket extension) on a new connection: "resumed",
+	// "not-resumed", "no-session-id" (the server assigned none), or "" (not tested).
+	SessionIDResumption string `json:"session_id_resumption,omitempty"`
 
 	// OCSP is the stapled OCSP response seen (by the modern client, else a TLS 1.2 probe).
 	OCSP *OCSPStaple `json:"ocsp,omitempty"`

@@ -12,6 +12,7 @@
 package handshake
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -57,6 +58,8 @@ const (
 	ProbeFeatures = "tls12-features"
 	ProbeModern   = "modern"
 	ProbeResume   = "resume"
+	ProbeSession  = "session-id"
+	ProbeResumeID = "resume-id"
 	ProbeECDSA    = "ecdsa"
 	ProbeRSA      = "rsa"
 	ProbeNoSNI    = "no-sni"
@@ -86,6 +89,10 @@ type inspector struct {
 
 	modernCache *ticketCache
 	modernOK    bool
+	// sessionID is the ID of a completed TLS ≤1.2 handshake made without the ticket
+	// extension (zcrypto offers none), for the session-ID resumption test.
+	sessionID      []byte
+	sessionIDTried bool
 }
 
 // Conn opens a TCP connection to an address; scanner/netx.Dialer satisfies it.
@@ -113,7 +120,7 @@ func Inspect(ctx context.Context, dial DialFunc, opts Options) (*model.Handshake
 		in.timeout = 10 * time.Second
 	}
 	steps := []func(context.Context){
-		in.features, in.modern, in.resume, in.keyTypes, in.noSNI, in.dhe, in.fallback, in.alpnRounds,
+		in.features, in.modern, in.resume, in.keyTypes, in.sessionResume, in.noSNI, in.dhe, in.fallback, in.alpnRounds,
 	}
 	for _, step := range steps {
 		if ctx.Err() != nil {
@@ -358,6 +365,7 @@ func (in *inspector) stdHandshake(ctx context.Context, cfg *tls.Config, waitTick
 	if err := tc.HandshakeContext(pctx); err != nil {
 		return nil, fmt.Errorf("handshake: %w", err)
 	}
+	defer func() { _ = tc.Close() }() // close_notify before the socket closes
 	st := tc.ConnectionState()
 	if waitTicket && st.Version == tls.VersionTLS13 {
 		// Read briefly so post-handshake messages are processed. Closing (rather than a read
@@ -376,7 +384,7 @@ func (in *inspector) resume(ctx context.Context) {
 		return // no completed handshake: resumption cannot be judged
 	}
 	if in.modernCache == nil || !in.modernCache.stored() {
-		in.f.Resumption = "none" // a completed handshake issued no ticket: nothing to resume with
+		in.f.TicketResumption = "no-ticket" // a completed handshake issued none
 		return
 	}
 	p := model.HandshakeProbe{Name: ProbeResume, Client: "crypto/tls", SNI: in.sni()}
@@ -385,9 +393,9 @@ func (in *inspector) resume(ctx context.Context) {
 	if st != nil {
 		p.Version, p.CipherSuite = versionName(st.Version), suiteName(st.CipherSuite)
 		if st.DidResume {
-			in.f.Resumption = "ticket"
+			in.f.TicketResumption = "resumed"
 		} else {
-			in.f.Resumption = "none"
+			in.f.TicketResumption = "not-resumed"
 		}
 	}
 	in.record(p, err)
@@ -425,6 +433,10 @@ func (in *inspector) zHandshake(ctx context.Context, name, sni string, suites []
 	}
 	zc := ztls.Client(c, cfg)
 	herr := safeZHandshake(pctx, zc)
+	if herr == nil {
+		// close_notify: OpenSSL drops sessions of connections that end without it.
+		defer func() { _ = zc.Close() }()
+	}
 	if log := zc.GetHandshakeLog(); log != nil {
 		if sh := log.ServerHello; sh != nil {
 			in.anyTLS = true
@@ -442,10 +454,49 @@ func (in *inspector) zHandshake(ctx context.Context, name, sni string, suites []
 			p.Leaf = in.addChain(name, sni != "", ders)
 		}
 	}
+	if herr == nil && sni == in.sni() && maxVersion <= ztls.VersionTLS12 && !in.sessionIDTried {
+		if log := zc.GetHandshakeLog(); log != nil && log.ServerHello != nil {
+			in.sessionIDTried = true
+			in.sessionID = append([]byte(nil), log.ServerHello.SessionID...)
+		}
+	}
 	if herr != nil {
 		herr = fmt.Errorf("handshake: %w", herr)
 	}
 	in.record(p, herr)
+}
+
+// sessionResume offers the session ID of a completed TLS 1.2 handshake on a new connection;
+// an echoed ID followed by ChangeCipherSpec means the server resumed.
+func (in *inspector) sessionResume(ctx context.Context) {
+	if in.f.TLS12 == nil {
+		return
+	}
+	if !in.sessionIDTried {
+		in.zHandshake(ctx, ProbeSession, in.sni(), nil, ztls.VersionTLS12)
+	}
+	if !in.sessionIDTried || ctx.Err() != nil {
+		return // no completed TLS 1.2 handshake to resume
+	}
+	if len(in.sessionID) == 0 || len(in.sessionID) > 32 {
+		in.f.SessionIDResumption = "no-session-id"
+		return
+	}
+	p := model.HandshakeProbe{Name: ProbeResumeID, Client: "raw", SNI: in.sni()}
+	fl, err := in.rawFlight(ctx, helloParams{version: tls.VersionTLS12, serverName: in.sni(), suites: featureSuites, sessionID: in.sessionID})
+	if fl != nil && fl.version != 0 {
+		p.Version, p.CipherSuite = versionName(fl.version), suiteName(fl.suite)
+		if bytes.Equal(fl.sessionID, in.sessionID) && fl.ccs {
+			in.f.SessionIDResumption = "resumed"
+			err = nil // the abbreviated handshake was seen; finishing it is not needed
+		} else {
+			in.f.SessionIDResumption = "not-resumed"
+			if fl.done {
+				err = nil
+			}
+		}
+	}
+	in.record(p, err)
 }
 
 func safeZHandshake(ctx context.Context, zc *ztls.Conn) (err error) {

@@ -142,11 +142,14 @@ func TestInspectGoServer(t *testing.T) {
 	if f.SCTsTLS != 2 {
 		t.Errorf("SCTs = %d", f.SCTsTLS)
 	}
-	if f.Resumption != "ticket" || !f.TicketIssued {
-		t.Errorf("resumption %q ticket %v", f.Resumption, f.TicketIssued)
+	if f.TicketResumption != "resumed" || !f.TicketIssued {
+		t.Errorf("resumption %q ticket %v", f.TicketResumption, f.TicketIssued)
 	}
 	if f.Fallback != "rejected" {
 		t.Errorf("fallback %q (%s)", f.Fallback, f.FallbackDetail)
+	}
+	if f.SessionIDResumption != "no-session-id" { // Go servers resume by ticket only
+		t.Errorf("session-ID resumption %q", f.SessionIDResumption)
 	}
 	if !f.DHETested || f.DHEBits != 0 {
 		t.Errorf("DHE tested %v bits %d (Go has no DHE)", f.DHETested, f.DHEBits)
@@ -200,7 +203,7 @@ func TestInspectTLS13Only(t *testing.T) {
 		t.Fatal(err)
 	}
 	logProbes(t, f.Probes)
-	if f.TLS12 != nil || f.MaxVersion != "TLS 1.3" || !slices.Equal(f.ALPN, []string{"xmpp-client"}) || f.Resumption != "ticket" {
+	if f.TLS12 != nil || f.MaxVersion != "TLS 1.3" || !slices.Equal(f.ALPN, []string{"xmpp-client"}) || f.TicketResumption != "resumed" {
 		t.Errorf("facts %+v", f)
 	}
 	if f.Fallback != "inconclusive" || f.DHETested {
@@ -235,8 +238,8 @@ func TestInspectTLS12OnlyNoALPN(t *testing.T) {
 	if f.MaxVersion != "TLS 1.2" || len(f.ALPN) != 0 || f.TLS12 == nil || f.TLS12.SessionTicket || f.OCSP != nil {
 		t.Errorf("facts %+v / %+v", f, f.TLS12)
 	}
-	if f.Resumption != "none" || f.TicketIssued {
-		t.Errorf("resumption %q ticket %v", f.Resumption, f.TicketIssued)
+	if f.TicketResumption != "no-ticket" || f.TicketIssued {
+		t.Errorf("resumption %q ticket %v", f.TicketResumption, f.TicketIssued)
 	}
 	if f.Fallback != "rejected" {
 		t.Errorf("fallback %q %s", f.Fallback, f.FallbackDetail)

@@ -102,8 +102,11 @@ func TestOpenSSLServer(t *testing.T) {
 		if f.OCSP == nil || f.OCSP.Status != "good" {
 			t.Errorf("OCSP %+v", f.OCSP)
 		}
-		if f.Resumption != "ticket" || f.Fallback != "rejected" {
-			t.Errorf("resumption %q fallback %q %s", f.Resumption, f.Fallback, f.FallbackDetail)
+		if f.SessionIDResumption != "resumed" {
+			t.Errorf("session-ID resumption %q", f.SessionIDResumption)
+		}
+		if f.TicketResumption != "resumed" || f.Fallback != "rejected" {
+			t.Errorf("resumption %q fallback %q %s", f.TicketResumption, f.Fallback, f.FallbackDetail)
 		}
 		if !f.DHETested || f.DHEBits < 2048 {
 			t.Errorf("DHE %v %d", f.DHETested, f.DHEBits)
@@ -120,9 +123,9 @@ func TestOpenSSLServer(t *testing.T) {
 		}
 	})
 
-	t.Run("tls 1.2 only, cbc, no tickets, leaf without intermediate", func(t *testing.T) {
+	t.Run("tls 1.2 only, cbc, no tickets, no session cache, leaf without intermediate", func(t *testing.T) {
 		addr := sServer(t, bin, "127.0.33.2",
-			"-cert", rsaCrt, "-key", rsaKey, "-tls1_2", "-no_ticket",
+			"-cert", rsaCrt, "-key", rsaKey, "-tls1_2", "-no_ticket", "-no_cache",
 			"-cipher", "ECDHE-RSA-AES128-SHA:DHE-RSA-AES128-SHA")
 		f, err := Inspect(context.Background(), dialer(addr), opts("imap"))
 		if err != nil {
@@ -133,8 +136,12 @@ func TestOpenSSLServer(t *testing.T) {
 		if x == nil || x.SessionTicket || !x.EncryptThenMAC || x.OCSPStapling || x.CipherSuite != "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA" {
 			t.Errorf("TLS 1.2 features %+v", x)
 		}
-		if f.MaxVersion != "TLS 1.2" || f.Resumption != "none" || f.OCSP != nil || len(f.ALPN) != 0 {
+		if f.MaxVersion != "TLS 1.2" || f.TicketResumption != "no-ticket" || f.OCSP != nil || len(f.ALPN) != 0 {
 			t.Errorf("facts %+v", f)
+		}
+		t.Logf("session-ID resumption %q", f.SessionIDResumption)
+		if f.SessionIDResumption != "not-resumed" && f.SessionIDResumption != "no-session-id" {
+			t.Errorf("session-ID resumption %q with the session cache off", f.SessionIDResumption)
 		}
 		if f.Fallback != "inconclusive" {
 			t.Errorf("fallback %q %s (TLS 1.1 is not enabled, so nothing can be concluded)", f.Fallback, f.FallbackDetail)

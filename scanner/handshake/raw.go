@@ -56,7 +56,8 @@ type helloParams struct {
 	suites      []uint16
 	compression bool // offer DEFLATE before null
 	alpn        []string
-	extensions  bool // offer the fact-finding extensions
+	extensions  bool   // offer the fact-finding extensions
+	sessionID   []byte // session to resume (at most 32 bytes)
 }
 
 // featureSuites are TLS ≤1.2 suites a real server may pick: AEAD and CBC, ECDHE, DHE, RSA.
@@ -94,7 +95,7 @@ func buildHello(p helloParams) ([]byte, error) {
 		b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
 			b.AddUint16(p.version)
 			b.AddBytes(random)
-			b.AddUint8(0) // no session ID
+			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(p.sessionID) })
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 				for _, s := range p.suites {
 					b.AddUint16(s)
@@ -172,6 +173,7 @@ func buildHello(p helloParams) ([]byte, error) {
 // flight is what the server's first flight showed.
 type flight struct {
 	version      uint16 // negotiated (supported_versions wins)
+	sessionID    []byte
 	suite        uint16
 	compression  uint8
 	extensions   []uint16
@@ -185,6 +187,7 @@ type flight struct {
 	alert        uint8
 	alertPresent bool
 	done         bool // ServerHelloDone seen
+	ccs          bool // ChangeCipherSpec seen: the server resumed
 }
 
 func (f *flight) has(ext uint16) bool {
@@ -236,7 +239,8 @@ func readFlight(r io.Reader) (*flight, error) {
 			return f, errors.New("malformed alert record")
 		case 22:
 			hs = append(hs, body...)
-		case 20: // ChangeCipherSpec: the rest is encrypted
+		case 20: // ChangeCipherSpec: the rest is encrypted (an abbreviated, resumed handshake)
+			f.ccs = true
 			return f, errors.New("change_cipher_spec before ServerHelloDone")
 		default:
 			return f, fmt.Errorf("unexpected record type %d in the server's first flight", typ)
@@ -308,6 +312,7 @@ func (f *flight) parseServerHello(s cryptobyte.String) error {
 		!s.ReadUint16(&f.suite) || !s.ReadUint8(&f.compression) {
 		return errors.New("malformed ServerHello")
 	}
+	f.sessionID = append([]byte(nil), sid...)
 	if s.Empty() {
 		return nil
 	}
