@@ -15,6 +15,12 @@ type TLSEngineFacts struct {
 	GroupsVersion string `json:"groups_version,omitempty"`
 	// GroupsError is why group enumeration stopped early, if it did.
 	GroupsError string `json:"groups_error,omitempty"`
+	// SignatureAlgorithms are the signature schemes the server signed its TLS 1.2
+	// ServerKeyExchange with, in the order it chose them as the offer shrank: every scheme it
+	// accepts for the certificates it holds.
+	SignatureAlgorithms []string `json:"signature_algorithms,omitempty"`
+	// SignatureAlgorithmsError is why that enumeration stopped early, if it did.
+	SignatureAlgorithmsError string `json:"signature_algorithms_error,omitempty"`
 	// DH describes the finite-field Diffie-Hellman parameters of the DHE suites, when any
 	// DHE suite was accepted and its ServerKeyExchange could be read.
 	DH []DHParams `json:"dh,omitempty"`

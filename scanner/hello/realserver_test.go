@@ -185,6 +185,7 @@ type truth struct {
 	groups     []string            // as a set
 	groupsVer  string
 	dh         []model.DHParams // Version, PrimeBits and Known are compared
+	sigalgs    []string         // TLS 1.2 signature schemes, as a set; nil: not configured
 }
 
 func checkTruth(t *testing.T, f *model.TLSEngineFacts, want truth) {
@@ -211,6 +212,12 @@ func checkTruth(t *testing.T, f *model.TLSEngineFacts, want truth) {
 	gs := groupNames(f)
 	if !slices.Equal(slices.Sorted(slices.Values(gs)), slices.Sorted(slices.Values(want.groups))) || f.GroupsVersion != want.groupsVer || f.GroupsError != "" {
 		t.Errorf("groups = %v via %q (error %q), want %v via %q", gs, f.GroupsVersion, f.GroupsError, want.groups, want.groupsVer)
+	}
+	if want.sigalgs != nil {
+		got := slices.Sorted(slices.Values(f.SignatureAlgorithms))
+		if !slices.Equal(got, slices.Sorted(slices.Values(want.sigalgs))) || f.SignatureAlgorithmsError != "" {
+			t.Errorf("signature algorithms = %v (error %q), want %v", got, f.SignatureAlgorithmsError, want.sigalgs)
+		}
 	}
 	var dh []string
 	for _, d := range f.DH {
@@ -301,9 +308,11 @@ func TestRealServers(t *testing.T) {
 			truth{suites: map[uint16][]string{VersionTLS13: {"TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}},
 				preference: "server", groups: []string{"x25519", "secp384r1", "ffdhe2048"}, groupsVer: "TLS 1.3"}},
 		{"mozilla-intermediate", opensslBin, ossl("-cert", rsaCrt, "-key", rsaKey, "-no_tls1", "-no_tls1_1", "-serverpref",
-			"-cipher", mozilla, "-groups", "X25519:P-256:P-384", "-dhparam", ffdhe),
+			"-cipher", mozilla, "-groups", "X25519:P-256:P-384", "-dhparam", ffdhe,
+			"-sigalgs", "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pkcs1_sha256"),
 			truth{suites: map[uint16][]string{VersionTLS12: mozillaRSA, VersionTLS13: tls13Default},
-				preference: "server", groups: []string{"x25519", "secp256r1", "secp384r1"}, groupsVer: "TLS 1.3", dh: ffdheDH}},
+				preference: "server", groups: []string{"x25519", "secp256r1", "secp384r1"}, groupsVer: "TLS 1.3", dh: ffdheDH,
+				sigalgs: []string{"rsa_pss_rsae_sha256", "rsa_pss_rsae_sha384", "rsa_pkcs1_sha256"}}},
 		{"mozilla-client-order", opensslBin, ossl("-cert", rsaCrt, "-key", rsaKey, "-no_tls1", "-no_tls1_1",
 			"-cipher", mozilla, "-groups", "X25519:P-256:P-384", "-dhparam", ffdhe),
 			truth{suites: map[uint16][]string{VersionTLS12: mozillaRSA, VersionTLS13: tls13Default},
@@ -318,9 +327,11 @@ func TestRealServers(t *testing.T) {
 			truth{suites: map[uint16][]string{VersionTLS12: {"DHE-RSA-AES256-GCM-SHA384", "DHE-RSA-AES128-GCM-SHA256"}},
 				preference: "server", dh: []model.DHParams{{Version: "TLS 1.2", PrimeBits: 1024}}}},
 		{"rsa-and-ecdsa", opensslBin, ossl("-cert", rsaCrt, "-key", rsaKey, "-dcert", ecCrt, "-dkey", ecKey, "-no_tls1_3", "-serverpref",
-			"-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA", "-groups", "P-384:P-256"),
+			"-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA", "-groups", "P-384:P-256",
+			"-sigalgs", "ECDSA+SHA256:ECDSA+SHA384:RSA-PSS+SHA256"),
 			truth{suites: map[uint16][]string{VersionTLS12: {"ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-SHA"}},
-				preference: "server", groups: []string{"secp384r1", "secp256r1"}, groupsVer: "TLS 1.2"}},
+				preference: "server", groups: []string{"secp384r1", "secp256r1"}, groupsVer: "TLS 1.2",
+				sigalgs: []string{"ecdsa_secp256r1_sha256", "ecdsa_secp384r1_sha384", "rsa_pss_rsae_sha256"}}},
 		{"gnutls-3des-rc4", gnutlsBin, func(addr string, port int) []string {
 			return []string{"-p", fmt.Sprint(port), "--x509certfile", rsaCrt, "--x509keyfile", rsaKey, "--http",
 				"--priority", "NONE:+VERS-TLS1.2:+VERS-TLS1.1:+ECDHE-RSA:+RSA:+AES-128-GCM:+3DES-CBC:+ARCFOUR-128:+SHA1:+AEAD:+COMP-NULL:+SIGN-ALL:+GROUP-SECP256R1:%SERVER_PRECEDENCE"}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -25,8 +26,9 @@ type Options struct {
 	Parallel int
 	// Timeout bounds each connection from dial to the last byte read. Zero means 10s.
 	Timeout time.Duration
-	// MaxSuitesPerHello caps the suites offered in one ClientHello; some servers reject
-	// larger lists. Zero means 128.
+	// MaxSuitesPerHello caps the suites offered in one ClientHello, for servers that reject
+	// larger lists. Zero is adaptive: every candidate suite of a version in one hello, and
+	// bundles of 128 only if the server refuses that hello (it may be the size).
 	MaxSuitesPerHello int
 	// ReadLimit caps the bytes read before the ServerHello is complete. Zero means 64 KiB.
 	ReadLimit int
@@ -37,6 +39,8 @@ type Options struct {
 	Versions []uint16
 	// SkipGroups leaves key exchange group enumeration out.
 	SkipGroups bool
+	// SkipSignatureAlgorithms leaves the TLS 1.2 signature algorithm enumeration out.
+	SkipSignatureAlgorithms bool
 }
 
 // AllVersions lists every protocol version the engine probes, oldest first.
@@ -47,6 +51,8 @@ type engine struct {
 	opts  Options
 	conns atomic.Int64
 	sem   chan struct{}
+	// bundle is the fixed bundle size: MaxSuitesPerHello, or 128 when adaptive.
+	bundle int
 
 	mu sync.Mutex
 	dh []model.DHParams
@@ -63,8 +69,8 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
 	}
-	if opts.MaxSuitesPerHello <= 0 {
-		opts.MaxSuitesPerHello = 128
+	if opts.MaxSuitesPerHello < 0 {
+		opts.MaxSuitesPerHello = 0
 	}
 	if opts.ReadLimit <= 0 {
 		opts.ReadLimit = 64 << 10
@@ -75,7 +81,10 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 	if len(opts.Versions) == 0 {
 		opts.Versions = AllVersions
 	}
-	e := &engine{dial: dial, opts: opts, sem: make(chan struct{}, opts.Parallel)}
+	e := &engine{dial: dial, opts: opts, sem: make(chan struct{}, opts.Parallel), bundle: opts.MaxSuitesPerHello}
+	if e.bundle == 0 {
+		e.bundle = 128
+	}
 	start := time.Now()
 	facts := &model.TLSEngineFacts{}
 	vers := make([]model.EngineVersion, len(opts.Versions))
@@ -112,6 +121,13 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 			if g, gerr, ok := e.enumGroupsECDHE(ctx, vers[i]); ok {
 				facts.Groups, facts.GroupsError, facts.GroupsVersion = g, gerr, vers[i].Version
 				break
+			}
+		}
+	}
+	if !opts.SkipSignatureAlgorithms {
+		for _, ev := range vers {
+			if ev.VersionID == VersionTLS12 {
+				facts.SignatureAlgorithms, facts.SignatureAlgorithmsError = e.enumSigAlgs(ctx, ev)
 			}
 		}
 	}
@@ -302,34 +318,50 @@ type pick struct {
 
 // enumSuites runs the offer / remove-chosen loop for one version.
 func (e *engine) enumSuites(ctx context.Context, v uint16, ev *model.EngineVersion) []pick {
+	if e.opts.MaxSuitesPerHello == 0 {
+		if all := candidates(v, math.MaxInt); len(all[0]) > e.bundle {
+			picks, definite := e.enumBundles(ctx, v, all, ev)
+			if len(picks) > 0 || definite || ev.Error != "" {
+				return picks
+			}
+			// The server refused the large hello: perhaps only for its size. Ask in bundles.
+		}
+	}
+	picks, _ := e.enumBundles(ctx, v, candidates(v, e.bundle), ev)
+	return picks
+}
+
+// enumBundles offers each bundle and removes the chosen suite until the server refuses.
+// definite is true when the first answer proved the version is not spoken at all.
+func (e *engine) enumBundles(ctx context.Context, v uint16, bundles [][]uint16, ev *model.EngineVersion) (_ []pick, definite bool) {
 	var picks []pick
-	for bi, bundle := range candidates(v, e.opts.MaxSuitesPerHello) {
+	for bi, bundle := range bundles {
 		remaining := slices.Clone(bundle)
 		for len(remaining) > 0 {
 			r := e.probe(ctx, e.baseHello(v, remaining), v <= VersionTLS12)
 			ev.Connections++
 			if r.err != nil {
 				ev.Error = r.err.Error()
-				return picks
+				return picks, false
 			}
 			if r.refused != nil {
 				if a := r.alert(); len(picks) == 0 && a != nil && a.Description == alertProtocolVersion {
-					return nil // definite: the version is not spoken
+					return nil, true // the version is not spoken
 				}
 				break
 			}
 			sh := r.sh
 			if got := sh.Version(); got != v {
 				if len(picks) == 0 {
-					return nil // the server answered with another version: v is not spoken
+					return nil, true // the server answered with another version: v is not spoken
 				}
 				ev.Error = fmt.Sprintf("server answered %s after accepting %s", VersionName(got), VersionName(v))
-				return picks
+				return picks, false
 			}
 			idx := slices.Index(remaining, sh.Suite)
 			if idx < 0 {
 				ev.Error = fmt.Sprintf("server chose suite 0x%04x that was not offered", sh.Suite)
-				return picks
+				return picks, false
 			}
 			p := pick{suite: sh.Suite, bundle: bi, index: slices.Index(bundle, sh.Suite)}
 			if sh.HelloRetryRequest || v == VersionTLS13 {
@@ -343,7 +375,7 @@ func (e *engine) enumSuites(ctx context.Context, v uint16, ev *model.EngineVersi
 			remaining = slices.Delete(remaining, idx, idx+1)
 		}
 	}
-	return picks
+	return picks, false
 }
 
 // recordKX notes the key exchange parameters a ServerKeyExchange revealed.
@@ -390,7 +422,7 @@ func (e *engine) order(ctx context.Context, v uint16, picks []pick, ev *model.En
 		// The server took our suites in our order: offer them reversed. A server with its
 		// own order picks the same first suite again; one following ours picks the last.
 		ids := make([]uint16, 0, len(picks))
-		for i := len(picks) - 1; i >= 0 && len(ids) < e.opts.MaxSuitesPerHello; i-- {
+		for i := len(picks) - 1; i >= 0 && len(ids) < e.bundle; i-- {
 			ids = append(ids, picks[i].suite)
 		}
 		r := e.probe(ctx, e.baseHello(v, ids), false)
@@ -426,7 +458,7 @@ func (e *engine) order(ctx context.Context, v uint16, picks []pick, ev *model.En
 			multi = true
 		}
 	}
-	if !multi || len(picks) > e.opts.MaxSuitesPerHello || !server {
+	if !multi || len(picks) > e.bundle || !server {
 		return picks
 	}
 	// Suites came from several bundles: rank them all against each other.
@@ -530,7 +562,7 @@ func (e *engine) enumGroups13(ctx context.Context, first uint16) ([]model.Engine
 		out = append(out, engineGroup(first))
 		remaining = slices.DeleteFunc(remaining, func(id uint16) bool { return id == first })
 	}
-	suites13 := candidates(VersionTLS13, e.opts.MaxSuitesPerHello)[0]
+	suites13 := candidates(VersionTLS13, math.MaxInt)[0]
 	for len(remaining) > 0 {
 		ch := e.baseHello(VersionTLS13, suites13)
 		ch.Groups = remaining
@@ -629,4 +661,49 @@ func (e *engine) enumSSLv2(ctx context.Context) model.EngineVersion {
 		})
 	}
 	return ev
+}
+
+// enumSigAlgs finds the signature schemes a TLS 1.2 server signs its ServerKeyExchange with:
+// offer its authenticated (EC)DHE suites, read the scheme it used, withdraw that scheme and
+// ask again until it refuses. A server holding RSA and ECDSA certificates moves from one to
+// the other as the schemes for the first run out.
+func (e *engine) enumSigAlgs(ctx context.Context, ev model.EngineVersion) ([]string, string) {
+	if !ev.Supported {
+		return nil, ""
+	}
+	var kxSuites []uint16
+	for _, s := range ev.Suites {
+		if (s.KeyExchange == "ECDHE" || s.KeyExchange == "DHE") && (s.Auth == "RSA" || s.Auth == "ECDSA" || s.Auth == "DSS") {
+			kxSuites = append(kxSuites, s.ID)
+		}
+	}
+	if len(kxSuites) == 0 {
+		return nil, ""
+	}
+	remaining := sigSchemeIDs(false)
+	var out []string
+	for len(remaining) > 0 {
+		ch := e.baseHello(VersionTLS12, kxSuites)
+		ch.SigSchemes = remaining
+		r := e.probe(ctx, ch, true)
+		if r.err != nil {
+			return out, r.err.Error()
+		}
+		if r.sh == nil {
+			break
+		}
+		if r.kx == nil {
+			if r.kxErr != nil {
+				return out, r.kxErr.Error()
+			}
+			return out, "no server key exchange"
+		}
+		sig := r.kx.SigScheme
+		if !slices.Contains(remaining, sig) {
+			return out, fmt.Sprintf("server signed with %s, which was not offered", SignatureSchemeName(sig))
+		}
+		out = append(out, SignatureSchemeName(sig))
+		remaining = slices.DeleteFunc(remaining, func(id uint16) bool { return id == sig })
+	}
+	return out, ""
 }
