@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rampart-scan/rampart/model"
+	"github.com/rampart-scan/rampart/scanner/netx"
 )
 
 // Options configure a Scanner.
@@ -105,7 +106,8 @@ func (s *Scanner) scanOne(ctx context.Context, ap netip.AddrPort) (Result, bool)
 		if ctx.Err() != nil {
 			return Result{}, false
 		}
-		return Result{Addr: ap, State: StateOf(err), Error: err.Error()}, true
+		st := StateOf(err)
+		return Result{Addr: ap, State: st, Error: reason(st, err)}, true
 	}
 	r := Result{Addr: ap, State: model.PortOpen, Latency: time.Since(start)}
 	if !s.opts.Identify {
@@ -126,6 +128,18 @@ func StateOf(err error) model.PortState {
 		return model.PortClosed
 	}
 	return model.PortFiltered
+}
+
+// reason words a failed connect; the two common cases use fixed strings (a scan of many
+// closed ports formats no error text).
+func reason(st model.PortState, err error) string {
+	switch {
+	case st == model.PortClosed:
+		return "connection refused"
+	case netx.IsTimeout(err):
+		return "timeout"
+	}
+	return err.Error()
 }
 
 // Observation turns an open port's result into an endpoint observation: the endpoint is host
