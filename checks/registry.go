@@ -1,16 +1,22 @@
 package checks
 
-// builtin lists every check family. Each family lives in its own file.
+// builtin lists every endpoint check family. Each family lives in its own file.
 func builtin() []Check {
 	return []Check{
-		reachabilityCheck(),
-		protocolCheck(),
-		certValidityCheck(),
-		certTrustCheck(),
+		reachabilityCheck(), // basic.go
+		protocolCheck(),     // basic.go
+		certValidityCheck(), // cert.go
+		certTrustCheck(),    // cert.go
+		certExtraCheck(),    // cert_extra.go
+		tlsFeaturesCheck(),  // cert_extra.go
+		tlsEngineCheck(),    // tls_engine.go
+		startTLSCheck(),     // starttls.go
+		exposureCheck(),     // exposure.go
+		availabilityCheck(), // exposure.go
 	}
 }
 
 // builtinDomain lists the domain-level (DNS hygiene) check families.
 func builtinDomain() []DomainCheck {
-	return nil
+	return dnsChecks() // dns.go
 }

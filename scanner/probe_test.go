@@ -36,9 +36,9 @@ func labEndpoint(t *testing.T, lab *demo.Lab, service string) model.Endpoint {
 	return model.Endpoint{}
 }
 
-func TestBasicProbeAgainstLab(t *testing.T) {
+func TestAuditProbeAgainstLab(t *testing.T) {
 	lab := startLab(t, "127.78.1.0/24")
-	p := &BasicProbe{
+	p := &AuditProbe{
 		Dialer:   netx.New(netx.Options{Timeout: 2 * time.Second, ConnectTo: lab.ConnectTo}),
 		Services: services.Default(),
 		Roots:    lab.Roots,
@@ -133,9 +133,9 @@ func silentServer(t *testing.T, addr string) netip.AddrPort {
 	return netip.MustParseAddrPort(ln.Addr().String())
 }
 
-func TestBasicProbeSilentServerTimesOut(t *testing.T) {
+func TestAuditProbeSilentServerTimesOut(t *testing.T) {
 	ap := silentServer(t, "127.78.2.1:0")
-	p := &BasicProbe{Dialer: netx.New(netx.Options{Timeout: 300 * time.Millisecond}), Services: services.Default()}
+	p := &AuditProbe{Dialer: netx.New(netx.Options{Timeout: 300 * time.Millisecond}), Services: services.Default()}
 	start := time.Now()
 	obs := p.Probe(context.Background(), model.Endpoint{Addr: ap, Service: "https"})
 	if el := time.Since(start); el > 2*time.Second {
@@ -146,9 +146,9 @@ func TestBasicProbeSilentServerTimesOut(t *testing.T) {
 	}
 }
 
-func TestBasicProbeCancelEndsPromptly(t *testing.T) {
+func TestAuditProbeCancelEndsPromptly(t *testing.T) {
 	ap := silentServer(t, "127.78.2.2:0")
-	p := &BasicProbe{Dialer: netx.New(netx.Options{Timeout: time.Minute}), Services: services.Default()}
+	p := &AuditProbe{Dialer: netx.New(netx.Options{Timeout: time.Minute}), Services: services.Default()}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()

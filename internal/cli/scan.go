@@ -43,6 +43,9 @@ type scanOptions struct {
 	wordlist    string
 	dnsTimeout  time.Duration
 	dnsRate     float64
+	quick       bool
+	attempts    int
+	noLint      bool
 
 	// Set by the demo, not by flags.
 	extraRoots    *x509.CertPool
@@ -67,6 +70,9 @@ func (o *scanOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.wordlist, "wordlist", "", "brute-force subdomains of domain targets with FILE (\"default\": the embedded messaging list)")
 	f.DurationVar(&o.dnsTimeout, "dns-timeout", 2*time.Second, "timeout of one DNS query")
 	f.Float64Var(&o.dnsRate, "dns-rate", 0, "DNS queries per second at most (0: unlimited)")
+	f.BoolVar(&o.quick, "quick", false, "one modern handshake per endpoint instead of the full audit (versions, every suite, groups, handshake features)")
+	f.IntVar(&o.attempts, "attempts", 1, "connection attempts per endpoint for availability facts (latency, error rate); 1 measures nothing extra")
+	f.BoolVar(&o.noLint, "no-lint", false, "skip zlint on certificates")
 }
 
 // validate checks flag values before anything touches the network.
@@ -84,6 +90,9 @@ func (o *scanOptions) validate() (failOn model.Severity, failNever bool, err err
 	}
 	if o.rate < 0 {
 		return 0, false, fmt.Errorf("--rate must not be negative, got %g", o.rate)
+	}
+	if o.attempts < 1 || o.attempts > 100 {
+		return 0, false, fmt.Errorf("--attempts must be between 1 and 100, got %d", o.attempts)
 	}
 	if o.perAddress < 1 || o.perAddress > 256 {
 		return 0, false, fmt.Errorf("--per-address must be between 1 and 256, got %d", o.perAddress)
@@ -264,12 +273,20 @@ func prepareScan(env *Env, o *scanOptions, args []string) (*scanSetup, error) {
 	}
 	return &scanSetup{
 		targets: ts, failOn: failOn, never: never, dialer: d,
-		prober:   &scanner.BasicProbe{Dialer: d, Services: reg, Roots: roots},
+		prober:   newProbe(o, d, reg, roots),
 		disc:     disc,
 		policy:   policies.Default(),
 		catalog:  checks.Default(),
 		services: reg,
 	}, nil
+}
+
+func newProbe(o *scanOptions, d *netx.Dialer, reg *services.Registry, roots *x509.CertPool) *scanner.AuditProbe {
+	depth := scanner.DepthFull
+	if o.quick {
+		depth = scanner.DepthQuick
+	}
+	return &scanner.AuditProbe{Dialer: d, Services: reg, Roots: roots, Depth: depth, Attempts: o.attempts, Lint: !o.noLint}
 }
 
 // streamSink writes JSON Lines as endpoints finish.

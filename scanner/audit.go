@@ -1,0 +1,275 @@
+package scanner
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/rampart-scan/rampart/model"
+	"github.com/rampart-scan/rampart/scanner/avail"
+	"github.com/rampart-scan/rampart/scanner/certs"
+	"github.com/rampart-scan/rampart/scanner/exposure"
+	"github.com/rampart-scan/rampart/scanner/handshake"
+	"github.com/rampart-scan/rampart/scanner/hello"
+	"github.com/rampart-scan/rampart/scanner/netx"
+	"github.com/rampart-scan/rampart/scanner/starttls"
+	"github.com/rampart-scan/rampart/services"
+)
+
+// Depth says how much of the audit runs per endpoint.
+type Depth int
+
+// Audit depths.
+const (
+	// DepthQuick is one modern handshake (after any STARTTLS dialogue): negotiated version and
+	// suite, the chain and its verification. One or two connections.
+	DepthQuick Depth = iota
+	// DepthFull adds the raw ClientHello enumeration of every protocol version, cipher suite
+	// and group, and the handshake inspection (extensions, resumption, stapling, fallback
+	// SCSV, every certificate the server can present).
+	DepthFull
+)
+
+// AuditProbe audits one endpoint: TCP connect, the STARTTLS dialogue where the service has
+// one, a modern client's handshake with certificate analysis, and at DepthFull the engine
+// enumeration and handshake inspection. Ports that do not speak TLS are identified instead.
+type AuditProbe struct {
+	Dialer   *netx.Dialer
+	Services *services.Registry
+	// Roots are the trust anchors (system roots plus --ca-file); nil means system roots.
+	Roots *x509.CertPool
+	Depth Depth
+	// Attempts > 1 measures availability with that many extra connect+handshake attempts.
+	Attempts int
+	// Lint runs zlint on every certificate (slower; on by default in the CLI).
+	Lint bool
+	Now  func() time.Time
+}
+
+func (p *AuditProbe) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// service resolves the endpoint's service: its hint, else the port's conventional one.
+func (p *AuditProbe) service(ep model.Endpoint) (services.Service, bool) {
+	if ep.Service != "" {
+		return p.Services.ByName(ep.Service)
+	}
+	return p.Services.ByPort(ep.Addr.Port())
+}
+
+// Probe implements Prober.
+func (p *AuditProbe) Probe(ctx context.Context, ep model.Endpoint) model.Observation {
+	obs := model.Observation{Endpoint: ep, Started: p.now(), Status: model.StatusOK}
+	defer func() { obs.Duration = p.now().Sub(obs.Started) }()
+	svc, known := p.service(ep)
+
+	start := p.now()
+	conn, err := p.Dialer.Dial(ctx, ep.Addr)
+	if err != nil {
+		obs.Connect = &model.ConnectFacts{Reachable: false}
+		obs.Status, obs.Error = classify(ctx, err)
+		p.availability(ctx, ep, svc, &obs)
+		return obs
+	}
+	obs.Connect = &model.ConnectFacts{Reachable: true, Latency: p.now().Sub(start)}
+
+	switch {
+	case known && svc.Mode == services.None:
+		conn.Close()
+		p.identify(ctx, ep, &obs)
+		p.availability(ctx, ep, svc, &obs)
+		return obs
+	case known && svc.Mode == services.StartTLS:
+		facts, err := starttls.Negotiate(ctx, conn, svc.StartTLS, starttls.Options{Domain: domainOf(ep)})
+		obs.StartTLS = facts
+		if err != nil {
+			conn.Close()
+			if ctx.Err() != nil {
+				obs.Status, obs.Error = model.StatusInterrupted, "scan interrupted"
+			} else if !errors.Is(err, starttls.ErrNotOffered) {
+				status, msg := classify(ctx, err)
+				if status == model.StatusUnreachable {
+					status = model.StatusError
+				}
+				obs.Status, obs.Error = status, "STARTTLS: "+msg
+			}
+			p.availability(ctx, ep, svc, &obs)
+			return obs
+		}
+	}
+	chain := p.modernHandshake(ctx, conn, ep, svc, &obs)
+	conn.Close()
+	if obs.Status == model.StatusInterrupted {
+		return obs
+	}
+	if obs.TLS != nil && !obs.TLS.Speaks && !known {
+		p.identify(ctx, ep, &obs) // an unknown port that is not TLS: say what it is
+	}
+	if chain != nil {
+		obs.Certificates = certs.Analyze(chain, p.certOptions(ep, svc))
+	}
+	if p.Depth >= DepthFull && obs.TLS != nil && obs.TLS.Speaks {
+		p.deep(ctx, ep, svc, &obs)
+	}
+	p.availability(ctx, ep, svc, &obs)
+	if ctx.Err() != nil {
+		obs.Status, obs.Error = model.StatusInterrupted, "scan interrupted"
+	}
+	return obs
+}
+
+func (p *AuditProbe) certOptions(ep model.Endpoint, svc services.Service) certs.Options {
+	return certs.Options{
+		Name:       ep.Name,
+		Service:    svc.Name,
+		XMPPDomain: domainOf(ep),
+		Roots:      p.Roots,
+		Now:        p.now(),
+		NoLint:     !p.Lint,
+	}
+}
+
+// domainOf is the service domain for dialogues and identity checks: the endpoint's name.
+func domainOf(ep model.Endpoint) string {
+	if n := serverName(ep); n != "" {
+		return n
+	}
+	return ep.Addr.Addr().String()
+}
+
+// modernHandshake runs crypto/tls on conn and records the result; it returns the chain sent.
+func (p *AuditProbe) modernHandshake(ctx context.Context, conn net.Conn, ep model.Endpoint, svc services.Service, obs *model.Observation) [][]byte {
+	sni := serverName(ep)
+	tc := tls.Client(conn, &tls.Config{
+		ServerName:         sni,
+		InsecureSkipVerify: true, // verification is recorded as facts by certs.Analyze
+		NextProtos:         svc.ALPN,
+		MinVersion:         tls.VersionTLS10,
+	})
+	hctx, cancel := context.WithTimeout(ctx, p.Dialer.Timeout())
+	defer cancel()
+	start := p.now()
+	err := tc.HandshakeContext(hctx)
+	lat := p.now().Sub(start)
+	facts := &model.TLSFacts{}
+	obs.TLS = facts
+	if err != nil {
+		var rhe tls.RecordHeaderError
+		var alert tls.AlertError
+		switch {
+		case errors.As(err, &rhe):
+			facts.HandshakeError = "the server did not answer with TLS: " + sanitize(err.Error(), 200)
+		case errors.As(err, &alert):
+			facts.Speaks = true
+			facts.HandshakeError = err.Error()
+		default:
+			status, msg := classify(ctx, err)
+			if status == model.StatusInterrupted {
+				obs.Status, obs.Error = status, msg
+				return nil
+			}
+			facts.HandshakeError = msg
+			if status == model.StatusTimeout {
+				obs.Status, obs.Error = status, "TLS handshake: "+msg
+			}
+		}
+		return nil
+	}
+	cs := tc.ConnectionState()
+	facts.Speaks = true
+	facts.Handshake = &model.Handshake{
+		Version:     tls.VersionName(cs.Version),
+		VersionID:   cs.Version,
+		CipherSuite: tls.CipherSuiteName(cs.CipherSuite),
+		SuiteID:     cs.CipherSuite,
+		ALPN:        cs.NegotiatedProtocol,
+		ServerName:  sni,
+		Latency:     lat,
+	}
+	chain := make([][]byte, 0, len(cs.PeerCertificates))
+	for _, c := range cs.PeerCertificates {
+		chain = append(chain, c.Raw)
+	}
+	return chain
+}
+
+// dialFunc opens a new connection ready for a ClientHello: TCP plus the STARTTLS dialogue.
+func (p *AuditProbe) dialFunc(ep model.Endpoint, svc services.Service) func(ctx context.Context) (net.Conn, error) {
+	return func(ctx context.Context) (net.Conn, error) {
+		c, err := p.Dialer.Dial(ctx, ep.Addr)
+		if err != nil || svc.Mode != services.StartTLS {
+			return c, err
+		}
+		if _, err := starttls.Negotiate(ctx, c, svc.StartTLS, starttls.Options{Domain: domainOf(ep)}); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+}
+
+// deep runs the engine enumeration and the handshake inspection side by side; the dialer's
+// per-address cap bounds their connections together.
+func (p *AuditProbe) deep(ctx context.Context, ep model.Endpoint, svc services.Service, obs *model.Observation) {
+	dial := p.dialFunc(ep, svc)
+	timeout := 2 * p.Dialer.Timeout()
+	var wg sync.WaitGroup
+	var engErr, inspErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		obs.TLS.Engine, engErr = hello.Scan(ctx, dial, hello.Options{ServerName: serverName(ep), ALPN: svc.ALPN, Timeout: timeout})
+	}()
+	go func() {
+		defer wg.Done()
+		obs.TLS.Features, inspErr = handshake.Inspect(ctx, dial, handshake.Options{
+			ServerName: serverName(ep), ALPN: svc.ALPN, Timeout: timeout, Certs: p.certOptions(ep, svc),
+		})
+	}()
+	wg.Wait()
+	// Both return facts alongside errors; an error without facts is worth saying.
+	if obs.Error == "" {
+		switch {
+		case obs.TLS.Engine == nil && engErr != nil:
+			obs.Error = "cipher enumeration: " + sanitize(engErr.Error(), 200)
+		case obs.TLS.Features == nil && inspErr != nil:
+			obs.Error = "handshake inspection: " + sanitize(inspErr.Error(), 200)
+		}
+	}
+}
+
+// identify records what speaks on a port that is not TLS (or whose service is plaintext).
+func (p *AuditProbe) identify(ctx context.Context, ep model.Endpoint, obs *model.Observation) {
+	sf := exposure.Identify(ctx, p.Dialer, ep.Addr, exposure.IdentifyOptions{
+		ServerName: serverName(ep), BannerWait: p.Dialer.Timeout() / 2, ProbeWait: p.Dialer.Timeout() / 2, Budget: 4 * p.Dialer.Timeout(),
+	})
+	obs.Service = &sf
+}
+
+// availability repeats connect (+ STARTTLS and TLS handshake where the service has TLS).
+func (p *AuditProbe) availability(ctx context.Context, ep model.Endpoint, svc services.Service, obs *model.Observation) {
+	if p.Attempts <= 1 || ctx.Err() != nil {
+		return
+	}
+	var hs avail.Handshake
+	if svc.Mode != services.None && (obs.TLS == nil || obs.TLS.Speaks) && obs.Connect.Reachable {
+		hs = func(ctx context.Context, c net.Conn) error {
+			if svc.Mode == services.StartTLS {
+				if _, err := starttls.Negotiate(ctx, c, svc.StartTLS, starttls.Options{Domain: domainOf(ep)}); err != nil {
+					return err
+				}
+			}
+			return tls.Client(c, &tls.Config{ServerName: serverName(ep), InsecureSkipVerify: true, NextProtos: svc.ALPN, MinVersion: tls.VersionTLS10}).HandshakeContext(ctx)
+		}
+	}
+	f := avail.Measure(ctx, p.Dialer, ep.Addr, p.Attempts, hs)
+	obs.Availability = &f
+}
