@@ -404,18 +404,61 @@ func (in *inspector) resume(ctx context.Context) {
 // keyTypes asks for the certificate types not seen yet by offering only ECDSA or only RSA
 // suites (TLS ≤1.2).
 func (in *inspector) keyTypes(ctx context.Context) {
-	if in.f.TLS12 == nil {
-		return // TLS 1.3 only: certificate selection cannot be steered by suite
+	tls13Only := in.f.TLS12 == nil && in.maxVer == tls.VersionTLS13
+	if in.f.TLS12 == nil && !tls13Only {
+		return // no handshake succeeded at all
 	}
 	for _, k := range []struct {
 		name, key string
 		suites    []uint16
-	}{{ProbeECDSA, "ECDSA", ecdsaSuites}, {ProbeRSA, "RSA", rsaSuites}} {
+		schemes   []uint16
+	}{{ProbeECDSA, "ECDSA", ecdsaSuites, ecdsaSchemes}, {ProbeRSA, "RSA", rsaSuites, rsaSchemes}} {
 		if in.keys[k.key] || ctx.Err() != nil {
+			continue
+		}
+		if tls13Only {
+			// TLS 1.3 picks the certificate by signature_algorithms, which only our own
+			// minimal client can restrict.
+			in.tls13Certs(ctx, k.name, k.schemes)
 			continue
 		}
 		in.zHandshake(ctx, k.name, in.sni(), k.suites, ztls.VersionTLS12)
 	}
+}
+
+// tls13Certs reads the certificates a TLS 1.3 server presents to a client that offers only
+// schemes as signature algorithms.
+func (in *inspector) tls13Certs(ctx context.Context, name string, schemes []uint16) {
+	p := model.HandshakeProbe{Name: name, Client: "raw-tls13", SNI: in.sni()}
+	c, _, stop, err := in.connect(ctx)
+	if err != nil {
+		in.record(p, err)
+		return
+	}
+	defer stop()
+	h, err := buildTLS13Hello(in.sni(), schemes, nil)
+	if err != nil {
+		in.record(p, err)
+		return
+	}
+	if _, err := c.Write(h.record()); err != nil {
+		in.record(p, fmt.Errorf("send ClientHello: %w", err))
+		return
+	}
+	res, err := readTLS13Certificates(c, h)
+	if res != nil && res.suite != 0 {
+		p.Version, p.CipherSuite = "TLS 1.3", suiteName(res.suite)
+	}
+	if res != nil && len(res.certs) > 0 {
+		p.Leaf = in.addChain(name, true, res.certs)
+		if len(res.ocsp) > 0 && in.f.OCSP == nil {
+			in.f.OCSP = parseStaple(res.ocsp)
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("TLS 1.3 certificate probe: %w", err)
+	}
+	in.record(p, err)
 }
 
 // zHandshake runs a zcrypto handshake with exactly suites offered and keeps what its log saw.

@@ -180,7 +180,14 @@ func TestInspectGoServer(t *testing.T) {
 func TestInspectTLS13Only(t *testing.T) {
 	l := newLab(t)
 	ec := certtest.TLS(l.ecdsa, l.pki.Inter)
-	cfg := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{ec}, NextProtos: []string{"xmpp-client"}}
+	rs := certtest.TLS(l.rsa, l.pki.Inter)
+	cfg := &tls.Config{MinVersion: tls.VersionTLS13, NextProtos: []string{"xmpp-client"},
+		GetCertificate: func(chi *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if chi.SupportsCertificate(&ec) == nil {
+				return &ec, nil
+			}
+			return &rs, nil
+		}}
 	ln := listen(t, "127.0.31.3")
 	go func() {
 		for {
@@ -208,6 +215,9 @@ func TestInspectTLS13Only(t *testing.T) {
 	}
 	if f.Fallback != "inconclusive" || f.DHETested {
 		t.Errorf("fallback %q dhe %v", f.Fallback, f.DHETested)
+	}
+	if len(f.Chains) != 2 || f.Chains[0].KeyType != "ECDSA" || f.Chains[1].KeyType != "RSA" || !slices.Equal(f.Chains[1].Probes, []string{ProbeRSA}) {
+		t.Errorf("TLS 1.3-only chains %+v", f.Chains)
 	}
 	if int64(f.Connections) != d.Dials() {
 		t.Errorf("recorded %d connections, dialer made %d", f.Connections, d.Dials())
@@ -427,3 +437,25 @@ func (r *byteReader) Read(p []byte) (int, error) {
 }
 
 func bytesReader(b []byte) *byteReader { return &byteReader{b} }
+
+func FuzzTLS13Certificates(f *testing.F) {
+	h, err := buildTLS13Hello("f.example.org", ecdsaSchemes, []string{"h2"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	sh := []byte{2, 0, 0, 0x58, 3, 3}
+	sh = append(sh, make([]byte, 32)...)
+	sh = append(sh, 0, 0x13, 0x01, 0, 0, 0x2e, 0, 43, 0, 2, 3, 4, 0, 51, 0, 0x24, 0, 29, 0, 0x20)
+	sh = append(sh, h.x25519.PublicKey().Bytes()...)
+	f.Add(append([]byte{22, 3, 3, 0, byte(len(sh))}, sh...))
+	f.Add(append(append([]byte{22, 3, 3, 0, byte(len(sh))}, sh...), 20, 3, 3, 0, 1, 1, 23, 3, 3, 0, 20, 1, 2, 3))
+	f.Add([]byte{21, 3, 3, 0, 2, 2, 40})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		res, _ := readTLS13Certificates(bytesReader(b), h)
+		if res == nil {
+			t.Fatal("nil result")
+		}
+		res.parseEncryptedExtensions(b)
+		_ = res.parseCertificate13(b)
+	})
+}

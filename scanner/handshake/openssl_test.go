@@ -123,6 +123,30 @@ func TestOpenSSLServer(t *testing.T) {
 		}
 	})
 
+	t.Run("tls 1.3 only, rsa and ecdsa side by side", func(t *testing.T) {
+		addr := sServer(t, bin, "127.0.33.3", "-tls1_3",
+			"-cert", rsaCrt, "-key", rsaKey, "-cert_chain", interCrt,
+			"-dcert", ecCrt, "-dkey", ecKey, "-dcert_chain", interCrt, "-status_file", ocspFile)
+		f, err := Inspect(context.Background(), dialer(addr), opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		logProbes(t, f.Probes)
+		keys := map[string]bool{}
+		for _, c := range f.Chains {
+			keys[c.KeyType] = true
+			if !c.Analysis.Trusted || !c.Analysis.ChainComplete {
+				t.Errorf("%s analysis %+v", c.KeyType, c.Analysis)
+			}
+		}
+		if f.TLS12 != nil || len(f.Chains) != 2 || !keys["RSA"] || !keys["ECDSA"] {
+			t.Errorf("TLS 1.2 %v, chains %v", f.TLS12, keys)
+		}
+		if f.OCSP == nil || f.OCSP.Status != "good" {
+			t.Errorf("OCSP %+v", f.OCSP)
+		}
+	})
+
 	t.Run("tls 1.2 only, cbc, no tickets, no session cache, leaf without intermediate", func(t *testing.T) {
 		addr := sServer(t, bin, "127.0.33.2",
 			"-cert", rsaCrt, "-key", rsaKey, "-tls1_2", "-no_ticket", "-no_cache",
