@@ -165,7 +165,7 @@ func dnssecCheck() DomainCheck {
 		switch {
 		case !s.DNSKEY:
 			r.Raise(ruleNoDNSSEC.ID, "unsigned", fmt.Sprintf("Zone %s has no DNSKEY: it is not signed.", s.Zone), ev)
-		case !s.DS:
+		case !s.DS && s.DSError == "":
 			r.Raise(ruleNoDNSSEC.ID, "no-ds", fmt.Sprintf("Zone %s is signed but its parent publishes no DS record, so no resolver can validate it.", s.Zone), ev)
 		}
 	}}

@@ -50,6 +50,7 @@ func TestDNSChecks(t *testing.T) {
 		{"caa lookup failed", func(o *model.DomainObservation) { o.CAA = &model.CAAFacts{Error: "timeout"} }, nil},
 		{"unsigned", func(o *model.DomainObservation) { o.DNSSEC.DNSKEY, o.DNSSEC.DS = false, false }, []string{"dns/no-dnssec/unsigned"}},
 		{"no ds", func(o *model.DomainObservation) { o.DNSSEC.DS = false }, []string{"dns/no-dnssec/no-ds"}},
+		{"ds unknown", func(o *model.DomainObservation) { o.DNSSEC.DS, o.DNSSEC.DSError = false, "SERVFAIL" }, nil},
 		{"no mta-sts", func(o *model.DomainObservation) { o.MTASTS = &model.MTASTSFacts{} }, []string{"dns/mta-sts-missing/"}},
 		{"mta-sts unfetchable", func(o *model.DomainObservation) {
 			o.MTASTS.Fetched, o.MTASTS.FetchError = false, "HTTP 404"

@@ -143,8 +143,8 @@ func (r *run) dnssec(ctx context.Context, dom string) *model.DNSSECFacts {
 	if f.DNSKEY, err = has(dns.TypeDNSKEY); err != nil {
 		f.Error = err.Error()
 	}
-	if f.DS, err = has(dns.TypeDS); err != nil && f.Error == "" {
-		f.Error = err.Error()
+	if f.DS, err = has(dns.TypeDS); err != nil {
+		f.DSError = err.Error()
 	}
 	for _, srv := range r.d.servers {
 		m, err := r.d.res.queryServer(ctx, srv, dom, dns.TypeSOA, true)

@@ -59,6 +59,9 @@ func WriteText(w io.Writer, res *Result) error {
 			if s.Error != "" {
 				p(" (error: %s)", s.Error)
 			}
+			if s.DSError != "" {
+				p(" (DS unknown: %s)", s.DSError)
+			}
 			p("\n")
 		}
 		if c := d.CAA; c != nil {

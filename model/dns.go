@@ -38,7 +38,10 @@ type DNSSECFacts struct {
 	Validated bool `json:"validated"`
 	// ValidatedBy lists the resolvers that set AD.
 	ValidatedBy []string `json:"validated_by,omitempty"`
-	Error       string   `json:"error,omitempty"`
+	// Error is set when the zone or its DNSKEY could not be looked up (the facts say nothing);
+	// DSError when only the DS lookup at the parent failed (DS is then unknown, not false).
+	Error   string `json:"error,omitempty"`
+	DSError string `json:"ds_error,omitempty"`
 }
 
 // CAAFacts are the CAA records that govern the name (RFC 8659 climbs towards the root).
