@@ -99,9 +99,10 @@ func sameService(a, b string) bool {
 	return canonicalService(a) != "" && canonicalService(a) == canonicalService(b)
 }
 
-// ruleMatch matches a rule ID against an ID or glob.
+// ruleMatch matches a rule ID against an ID or glob: path.Match semantics (tls/* is one
+// family), except that a lone * matches every rule.
 func ruleMatch(pattern, rule string) bool {
-	if pattern == rule {
+	if pattern == rule || pattern == "*" {
 		return true
 	}
 	ok, err := path.Match(pattern, rule)

@@ -54,6 +54,11 @@ func (d *decoder) decodeFile(data []byte) (*File, error) {
 		}
 		body = doc.Body
 	}
+	if body != nil {
+		if _, null := d.unwrap(body).(*ast.NullNode); null {
+			body = nil
+		}
+	}
 	if body == nil {
 		return nil, ErrorList{{File: file, Line: 1, Column: 1, Msg: "policy file is empty: it needs at least apiVersion and name"}}
 	}
@@ -95,6 +100,9 @@ func (d *decoder) errAt(n ast.Node, msg, suggest string) {
 		return
 	}
 	e := &Error{File: d.file, Msg: msg, Suggestion: suggest}
+	if m, ok := n.(*ast.MappingNode); ok && len(m.Values) > 0 {
+		n = m.Values[0].Key // a mapping's own token is its first ':'; point at its first key
+	}
 	if n != nil {
 		if tk := n.GetToken(); tk != nil && tk.Position != nil {
 			e.Line, e.Column = tk.Position.Line, tk.Position.Column
@@ -109,8 +117,14 @@ func (d *decoder) unwrap(n ast.Node) ast.Node {
 	for {
 		switch v := n.(type) {
 		case *ast.AnchorNode:
+			if v.Value == nil {
+				return n
+			}
 			n = v.Value
 		case *ast.TagNode:
+			if v.Value == nil {
+				return n
+			}
 			n = v.Value
 		case *ast.AliasNode:
 			d.errAt(n, "YAML aliases (*name) are not supported in policies: write the value out, or use extends and overrides", "")
@@ -204,7 +218,19 @@ func (d *decoder) decodeStruct(n ast.Node, v reflect.Value, where string) {
 			continue
 		}
 		seen[key] = true
-		d.decode(mv.Value, v.Field(i), join(where, key))
+		val := d.unwrap(mv.Value)
+		if val == nil {
+			continue
+		}
+		if _, null := val.(*ast.NullNode); null && t.Field(i).Tag.Get("policy") == "required" {
+			d.errAt(keyNode, fmt.Sprintf("%s needs a value", join(where, key)), "")
+			continue
+		}
+		before := len(d.errs)
+		d.decode(val, v.Field(i), join(where, key))
+		if fv := v.Field(i); len(d.errs) == before && fv.Kind() == reflect.String && fv.String() == "" && t.Field(i).Tag.Get("policy") == "required" {
+			d.errAt(keyNode, fmt.Sprintf("%s must not be empty", join(where, key)), "")
+		}
 	}
 	var at ast.Node = m
 	if len(m.Values) > 0 {
@@ -285,7 +311,7 @@ func (d *decoder) decodeScalar(n ast.Node, v reflect.Value, where string) {
 	text, _ := scalarText(n)
 	switch v.Kind() {
 	case reflect.String:
-		v.SetString(text)
+		v.SetString(strings.TrimSpace(text))
 		d.validate(n, v, where)
 	case reflect.Bool:
 		b, ok := n.(*ast.BoolNode)

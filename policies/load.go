@@ -217,7 +217,7 @@ func (l *loader) resolveData(name, key, dir string, data []byte, stack []string)
 		merged = mergeFiles(merged, &own)
 	}
 	merged.Extends = nil
-	chain = append(chain, strings.TrimPrefix(strings.TrimPrefix(key, "file:"), "builtin:"))
+	chain = append(chain, strings.TrimPrefix(name, "builtin:"))
 	return merged, chain, nil
 }
 

@@ -128,7 +128,7 @@ func (r RulePattern) check(o *Options) *problem {
 		return &problem{msg: fmt.Sprintf("unknown rule %q", s), suggest: nearest(s, known)}
 	}
 	for _, k := range known {
-		if ok, _ := path.Match(s, k); ok {
+		if ruleMatch(s, k) {
 			return nil
 		}
 	}
@@ -143,8 +143,7 @@ var suiteFormRE = regexp.MustCompile(`^[A-Za-z0-9_*?\[\]]+$`)
 func (p SuitePattern) check(*Options) *problem {
 	s := string(p)
 	if !suiteFormRE.MatchString(s) {
-		up := strings.ToUpper(strings.NewReplacer("-", "_", " ", "_").Replace(s))
-		return &problem{msg: fmt.Sprintf("invalid cipher suite %q: use the IANA name (upper case, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) or a glob such as *_CBC_*", s), suggest: nearest(up, ianaSuites)}
+		return &problem{msg: fmt.Sprintf("invalid cipher suite %q: use the IANA name (upper case, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) or a glob such as *_CBC_*", s)}
 	}
 	if _, err := path.Match(s, ""); err != nil {
 		return &problem{msg: fmt.Sprintf("invalid cipher-suite glob %q: %v", s, err)}

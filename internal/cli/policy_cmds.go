@@ -8,7 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
 
 	"github.com/rampart-scan/rampart/internal/rulesdoc"
@@ -145,9 +144,9 @@ func runPolicyShow(env *Env, ref string, source bool) error {
 	if err != nil {
 		return err
 	}
-	out, err := yaml.MarshalWithOptions(p.Spec, yaml.IndentSequence(true))
+	out, err := p.YAML()
 	if err != nil {
-		return fmt.Errorf("rendering policy %s: %w", p.Name, err)
+		return err
 	}
 	fmt.Fprintf(env.Out, "# Policy %s, fully resolved.\n", p.Identity())
 	fmt.Fprintf(env.Out, "# Resolved from (parents first): %s\n", strings.Join(p.Chain, " → "))
