@@ -193,7 +193,8 @@ func readTLS13Certificates(r io.Reader, h *tls13Hello) (*tls13Result, error) {
 
 	// ServerHello, in plaintext (possibly split over records).
 	var hs []byte
-	for len(hs) < 4 || len(hs) < 4+int(hs[1])<<16|int(hs[2])<<8|int(hs[3]) {
+	msgLen := func(b []byte) int { return 4 + (int(b[1])<<16 | int(b[2])<<8 | int(b[3])) }
+	for len(hs) < 4 || len(hs) < msgLen(hs) {
 		typ, _, body, err := readRecord()
 		if err != nil {
 			return res, err
@@ -213,7 +214,7 @@ func readTLS13Certificates(r io.Reader, h *tls13Hello) (*tls13Result, error) {
 			return res, fmt.Errorf("unexpected record type %d before ServerHello", typ)
 		}
 	}
-	shLen := 4 + (int(hs[1])<<16 | int(hs[2])<<8 | int(hs[3]))
+	shLen := msgLen(hs)
 	if hs[0] != typeServerHello {
 		return res, fmt.Errorf("expected ServerHello, got handshake type %d", hs[0])
 	}
