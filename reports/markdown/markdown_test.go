@@ -145,7 +145,7 @@ func TestCode(t *testing.T) {
 		"p|q":     "`p\\|q`",
 		"l1\nl2":  "`l1 l2`",
 		"``` x":   "```` ``` x ````",
-		"ok‮evil": "`ok evil`",
+		"ok\u202eevil": "`ok evil`",
 	}
 	for in, want := range tests {
 		if got := code(in); got != want {
