@@ -26,7 +26,7 @@ func TestAnalyzeChains(t *testing.T) {
 	leaf := pki.Leaf(certtest.Spec{CN: "mail.example.org", DNS: []string{"mail.example.org", "*.example.org"}, IPs: []net.IP{net.ParseIP("127.0.0.9")}})
 	self := certtest.Issue(certtest.Spec{CN: "self.example.org", DNS: []string{"self.example.org"}}, nil)
 	weak := pki.Leaf(certtest.Spec{CN: "weak.example.org", DNS: []string{"weak.example.org"}, Key: certtest.Key(certtest.RSA1024, 0)})
-	staple := pki.Leaf(certtest.Spec{CN: "s.example.org", DNS: []string{"s.example.org"}, MustStaple: true, EKU: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	staple := pki.Leaf(certtest.Spec{CN: "s.example.org", DNS: []string{"s.example.org"}, MustStaple: true, EKU: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, SCTs: 2})
 	expired := pki.Leaf(certtest.Spec{CN: "old.example.org", DNS: []string{"old.example.org"}, NotBefore: time.Now().Add(-400 * 24 * time.Hour), NotAfter: time.Now().Add(-10 * 24 * time.Hour)})
 
 	tests := []struct {
@@ -101,6 +101,9 @@ func TestAnalyzeChains(t *testing.T) {
 				c := f.Chain[0]
 				if !c.MustStaple || len(c.ExtKeyUsage) != 1 || c.ExtKeyUsage[0] != "clientAuth" {
 					t.Errorf("must staple %v eku %v", c.MustStaple, c.ExtKeyUsage)
+				}
+				if c.EmbeddedSCTs != 2 || f.Chain[1].EmbeddedSCTs != 0 {
+					t.Errorf("embedded SCTs %d / %d", c.EmbeddedSCTs, f.Chain[1].EmbeddedSCTs)
 				}
 			}},
 		{name: "expired still complete", chain: ders(expired, pki.Inter), host: "old.example.org", ordered: true, complete: true, nameOK: true,

@@ -83,6 +83,8 @@ type Spec struct {
 	NoEKU      bool // omit the EKU extension
 	MustStaple bool
 	SigAlg     x509.SignatureAlgorithm
+	// SCTs is the number of (fake, unverifiable) embedded SCTs to add.
+	SCTs int
 }
 
 // Cert is an issued certificate with its key.
@@ -143,6 +145,9 @@ func Issue(spec Spec, parent *Cert) *Cert {
 		v, _ := asn1.Marshal([]int{5})
 		t.ExtraExtensions = append(t.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 24}, Value: v})
 	}
+	if spec.SCTs > 0 {
+		t.ExtraExtensions = append(t.ExtraExtensions, sctExtension(spec.SCTs))
+	}
 	parentCert, parentKey := t, key
 	if parent != nil {
 		parentCert, parentKey = parent.Cert, parent.Key
@@ -156,6 +161,24 @@ func Issue(spec Spec, parent *Cert) *Cert {
 		panic(err)
 	}
 	return &Cert{DER: der, Cert: c, Key: key}
+}
+
+// sctExtension builds an RFC 6962 SignedCertificateTimestampList of n well-formed v1 SCTs
+// with dummy log IDs and signatures.
+func sctExtension(n int) pkix.Extension {
+	var list []byte
+	for i := 0; i < n; i++ {
+		sct := []byte{0}                             // v1
+		sct = append(sct, make([]byte, 32)...)       // log ID
+		sct[1] = byte(i + 1)                         //
+		sct = append(sct, 0, 0, 1, 0x8c, 0, 0, 0, 0) // timestamp
+		sct = append(sct, 0, 0)                      // no extensions
+		sct = append(sct, 4, 3, 0, 4, 1, 2, 3, 4)    // SHA-256/ECDSA, 4-byte signature
+		list = append(list, byte(len(sct)>>8), byte(len(sct)))
+		list = append(list, sct...)
+	}
+	v, _ := asn1.Marshal(append([]byte{byte(len(list) >> 8), byte(len(list))}, list...))
+	return pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}, Value: v}
 }
 
 // sanExtension builds a subjectAltName with DNS names, IPs and XMPP otherNames.
