@@ -99,6 +99,12 @@ func TestMeasure(t *testing.T) {
 	}{
 		{"connect-only", d, silent, Options{Attempts: 4}, 4, 0, "", false},
 		{"tls-handshake", d, tlsAddr, Options{Attempts: 3, Handshake: tlsHandshake}, 3, 0, "", true},
+		{"tls-handshake-helper", d, tlsAddr, Options{Attempts: 2, Handshake: TLSHandshake("a.test")}, 2, 0, "", true},
+		{"tls-helper-on-plaintext", d, silent, Options{Attempts: 2, Handshake: func(ctx context.Context, c net.Conn) error {
+			ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			defer cancel()
+			return TLSHandshake("")(ctx, c)
+		}}, 0, 1, "handshake", false},
 		{"closed-port", d, closed, Options{Attempts: 3}, 0, 1, "connect", false},
 		{"handshake-times-out", d, silent, Options{Attempts: 2, Handshake: shortHS}, 0, 1, "handshake", false},
 		{"half-fail", &flaky{d: d}, silent, Options{Attempts: 4, Interval: time.Millisecond}, 2, 0.5, "connect", false},

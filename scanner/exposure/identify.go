@@ -118,7 +118,7 @@ func (p *prober) banner(s *session) bool {
 	b, err := s.exchange(nil, p.opts.BannerWait, bannerDone)
 	if len(b) == 0 {
 		if err != nil && !errors.Is(err, errNoReply) {
-			setExtra(p.f, "banner_wait", "closed without data")
+			setExtra(p.f, "banner_wait", "closed without data: "+err.Error())
 		}
 		return false
 	}
@@ -148,8 +148,9 @@ func (p *prober) followUp(s *session, greeting []byte, ambiguous220 bool) {
 	switch p.f.Service {
 	case model.SvcSMTP, model.SvcFTP:
 		if !smtpDone(greeting) {
-			if more, err := s.exchange(nil, w, smtpDone); err == nil {
-				greeting = append(greeting, more...)
+			// The rest of a multi-line greeting ("220-…" lines, then "220 …").
+			if more, _ := s.exchange(nil, w, smtpDone); len(more) > 0 {
+				p.f.Banner = escape(append(greeting, more...), bannerKeep)
 			}
 		}
 		if p.f.Service == model.SvcSMTP {

@@ -103,7 +103,7 @@ func (s *Scanner) scanOne(ctx context.Context, ap netip.AddrPort) (Result, bool)
 	start := time.Now()
 	c, err := s.d.Dial(ctx, ap)
 	if err != nil {
-		if ctx.Err() != nil {
+		if ended(ctx) {
 			return Result{}, false
 		}
 		st := StateOf(err)
@@ -119,6 +119,16 @@ func (s *Scanner) scanOne(ctx context.Context, ap netip.AddrPort) (Result, bool)
 	f.Latency = r.Latency
 	r.Service = &f
 	return r, true
+}
+
+// ended reports whether ctx is done or its deadline has passed (a dial can fail on the
+// scan's deadline a moment before ctx reports it): such a port's state is unknown.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // StateOf classifies a failed connect: a reset (connection refused) is closed; a timeout, an
