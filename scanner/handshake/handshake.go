@@ -122,9 +122,12 @@ func Inspect(ctx context.Context, dial DialFunc, opts Options) (*model.Handshake
 	steps := []func(context.Context){
 		in.features, in.modern, in.resume, in.keyTypes, in.sessionResume, in.noSNI, in.dhe, in.fallback, in.alpnRounds,
 	}
-	for _, step := range steps {
+	for i, step := range steps {
 		if ctx.Err() != nil {
 			break
+		}
+		if i == 2 && !in.anyTLS {
+			break // neither the raw nor the modern client got a TLS answer: not a TLS server
 		}
 		step(ctx)
 	}

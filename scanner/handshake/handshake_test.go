@@ -361,6 +361,9 @@ func TestInspectHostile(t *testing.T) {
 			if len(f.Chains) != 0 {
 				t.Errorf("chains from a hostile server: %d", len(f.Chains))
 			}
+			if tc.name != "huge certificate message" && tc.name != "endless records" && f.Connections != 2 {
+				t.Errorf("%d connections to a server that never spoke TLS", f.Connections)
+			}
 		})
 	}
 }

@@ -170,7 +170,7 @@ func sctExtension(n int) pkix.Extension {
 	for i := 0; i < n; i++ {
 		sct := []byte{0}                             // v1
 		sct = append(sct, make([]byte, 32)...)       // log ID
-		sct[1] = byte(i + 1)                         //
+		sct[1] = byte(i + 1)                         // distinct logs
 		sct = append(sct, 0, 0, 1, 0x8c, 0, 0, 0, 0) // timestamp
 		sct = append(sct, 0, 0)                      // no extensions
 		sct = append(sct, 4, 3, 0, 4, 1, 2, 3, 4)    // SHA-256/ECDSA, 4-byte signature
