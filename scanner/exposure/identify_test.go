@@ -338,6 +338,18 @@ func TestIdentifyHostile(t *testing.T) {
 		}},
 		{"closes-at-once", func(c net.Conn) { _ = c.Close() }},
 		{"garbage-line", lineServer("\x1b[31mhello\x00\xff\r\n", func(string) string { return "" })},
+		{"tls-then-silent", tlsWrap(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })},
+		{"tls-then-floods", tlsWrap(t, func(c net.Conn) {
+			junk := bytes.Repeat([]byte{0x01, 0x80}, 8192)
+			for {
+				if _, err := c.Write(junk); err != nil {
+					return
+				}
+			}
+		})},
+		{"huge-http-header", func(c net.Conn) {
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nServer: "+strings.Repeat("\x1b", 100000))
+		}},
 	}
 	d := testDialer()
 	for _, tc := range cases {
@@ -353,7 +365,8 @@ func TestIdentifyHostile(t *testing.T) {
 			if took > opts.Budget+2*time.Second {
 				t.Errorf("took %v, budget %v", took, opts.Budget)
 			}
-			if f.Service != "" || f.TLS {
+			wantTLS := strings.HasPrefix(tc.name, "tls-")
+			if f.Service != "" || f.TLS != wantTLS {
 				t.Errorf("claimed service %q tls=%v", f.Service, f.TLS)
 			}
 			if len(f.Banner) > 4*bannerKeep+4 {
