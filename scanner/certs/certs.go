@@ -676,3 +676,21 @@ func clipList(in []string) []string {
 	}
 	return out
 }
+
+// LintRegistry returns zlint's registry restricted to the named lint sources ("RFC5280",
+// "CABF_BR", "Community", …); with no names it is the whole global registry. Private PKIs
+// typically want RFC5280 and Community only, since CA/Browser Forum lints target public CAs.
+func LintRegistry(sources ...string) (lint.Registry, error) {
+	if len(sources) == 0 {
+		return lint.GlobalRegistry(), nil
+	}
+	var list lint.SourceList
+	if err := list.FromString(strings.Join(sources, ",")); err != nil {
+		return nil, fmt.Errorf("zlint sources: %w", err)
+	}
+	reg, err := lint.GlobalRegistry().Filter(lint.FilterOptions{IncludeSources: list})
+	if err != nil {
+		return nil, fmt.Errorf("zlint registry: %w", err)
+	}
+	return reg, nil
+}

@@ -277,3 +277,22 @@ func FuzzAnalyze(f *testing.F) {
 		}
 	})
 }
+
+func TestLintRegistry(t *testing.T) {
+	self := certtest.Issue(certtest.Spec{CN: "self.example.org", DNS: []string{"self.example.org"}}, nil)
+	all := Analyze(ders(self), Options{Name: "self.example.org"})
+	if !hasLint(all.Chain[0], "e_sub_cert_aia_missing") {
+		t.Fatalf("global registry lints %v", all.Chain[0].Lints)
+	}
+	reg, err := LintRegistry("RFC5280", "Community")
+	if err != nil {
+		t.Fatal(err)
+	}
+	some := Analyze(ders(self), Options{Name: "self.example.org", LintRegistry: reg})
+	if hasLint(some.Chain[0], "e_sub_cert_aia_missing") || len(some.Chain[0].Lints) >= len(all.Chain[0].Lints) {
+		t.Errorf("filtered lints %v", some.Chain[0].Lints)
+	}
+	if _, err := LintRegistry("NoSuchSource"); err == nil {
+		t.Error("unknown source accepted")
+	}
+}
