@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -97,16 +96,6 @@ func storeBenchScan(tb testing.TB, st *Store, n, variant int, started time.Time)
 	return id, heap
 }
 
-func fileSize(path string) int64 {
-	var n int64
-	for _, p := range []string{path, path + "-wal"} {
-		if fi, err := os.Stat(p); err == nil {
-			n += fi.Size()
-		}
-	}
-	return n
-}
-
 // BenchmarkStoreScan stores synthetic 10,000-endpoint scans (100,000 facts, 50,000 findings
 // each) and reports the live heap sampled during the write and the database growth per scan.
 func BenchmarkStoreScan(b *testing.B) {
@@ -118,6 +107,7 @@ func BenchmarkStoreScan(b *testing.B) {
 	defer st.Close()
 	size0 := st.Size(context.Background())
 	var maxHeap, firstHeap, lastHeap uint64
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		_, heap := storeBenchScan(b, st, n, i%2, t0.Add(time.Duration(i)*time.Hour))
@@ -127,13 +117,15 @@ func BenchmarkStoreScan(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	cpu := (cpuTime() - cpu0) / time.Duration(b.N)
 	facts := count(b, st, `SELECT count(*) FROM facts`) / b.N
 	findings := count(b, st, `SELECT count(*) FROM findings`) / b.N
 	growth := float64(st.Size(context.Background())-size0) / float64(b.N)
 	b.ReportMetric(growth/1e6, "MB-db/scan")
 	b.ReportMetric(float64(maxHeap)/1e6, "MB-heap-max")
-	b.Logf("per scan: %d endpoints, %d facts, %d findings; heap in use at 1k endpoints %.1f MB, at %dk %.1f MB, max %.1f MB; db growth %.1f MB/scan",
-		n, facts, findings, float64(firstHeap)/1e6, n/1000, float64(lastHeap)/1e6, float64(maxHeap)/1e6, growth/1e6)
+	b.ReportMetric(cpu.Seconds(), "cpu-s/scan")
+	b.Logf("per scan: %d endpoints, %d facts, %d findings; heap in use at 1k endpoints %.1f MB, at %dk %.1f MB, max %.1f MB; db growth %.1f MB/scan; CPU %.2f s/scan",
+		n, facts, findings, float64(firstHeap)/1e6, n/1000, float64(lastHeap)/1e6, float64(maxHeap)/1e6, growth/1e6, cpu.Seconds())
 }
 
 // BenchmarkDiff compares two synthetic 10,000-endpoint scans of one scope that differ in 5 % of
@@ -148,6 +140,7 @@ func BenchmarkDiff(b *testing.B) {
 	base, _ := storeBenchScan(b, st, n, 0, t0)
 	head, _ := storeBenchScan(b, st, n, 1, t0.Add(time.Hour))
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	var d *model.Drift
 	for i := 0; i < b.N; i++ {
 		if d, err = st.Diff(context.Background(), base, head); err != nil {
@@ -155,6 +148,7 @@ func BenchmarkDiff(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/diff")
 	b.Logf("drift: %d new, %d fixed, %d unchanged, %d endpoints appeared, %d vanished, %d rotations, %d fact changes, %d ports opened, %d closed",
 		len(d.NewFindings), len(d.FixedFindings), d.UnchangedFindings, len(d.EndpointsAppeared), len(d.EndpointsVanished),
 		len(d.CertRotations), len(d.Changes), len(d.PortsOpened), len(d.PortsClosed))

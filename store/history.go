@@ -195,6 +195,15 @@ func (s *Store) Prune(ctx context.Context, o PruneOptions) (*PruneResult, error)
 			res.Deleted = append(res.Deleted, v.id)
 		}
 	}
+	if len(res.Deleted) > 0 && !o.DryRun {
+		err := s.writeTx(ctx, func(ctx context.Context, c *sql.Conn) error {
+			_, err := c.ExecContext(ctx, `DELETE FROM der WHERE NOT EXISTS (SELECT 1 FROM certificates c WHERE c.der_ref = der.sha256)`)
+			return err
+		})
+		if err != nil {
+			return res, fmt.Errorf("store: prune: deleting unused certificates: %w", err)
+		}
+	}
 	if o.Vacuum && !o.DryRun && len(res.Deleted) > 0 {
 		if err := s.vacuum(ctx); err != nil {
 			res.VacuumError = err.Error()

@@ -147,6 +147,14 @@ UPDATE endpoints SET
 	connect_ns = coalesce(json_extract(observation, '$.connect.latency_ns'), 0),
 	handshake_ns = coalesce(json_extract(observation, '$.tls.handshake.latency_ns'), 0);
 `, fill: fillFacts},
+	{name: "certificate DER stored once, out of the observations", sql: `
+CREATE TABLE der (
+	sha256 TEXT PRIMARY KEY,
+	der    BLOB NOT NULL
+);
+ALTER TABLE certificates ADD COLUMN der_ref TEXT NOT NULL DEFAULT '';
+CREATE INDEX certificates_der ON certificates (der_ref) WHERE der_ref <> '';
+`, fill: moveDER},
 }
 
 // fillFacts derives the facts of every stored endpoint from its observation.
@@ -186,6 +194,65 @@ func fillFacts(ctx context.Context, c *sql.Conn) error {
 	for _, f := range all {
 		if _, err := stmt.ExecContext(ctx, f.scan, f.ep, f.name, f.value); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// moveDER takes the DER of every stored certificate out of its observation into the der table
+// (one copy per certificate, however many scans saw it).
+func moveDER(ctx context.Context, c *sql.Conn) error {
+	rows, err := c.QueryContext(ctx, `SELECT pk FROM endpoints WHERE instr(observation, '"der":') > 0`)
+	if err != nil {
+		return err
+	}
+	var pks []int64
+	err = eachRow(rows, func(r *sql.Rows) error {
+		var pk int64
+		err := r.Scan(&pk)
+		pks = append(pks, pk)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	insDER, err := c.PrepareContext(ctx, `INSERT OR IGNORE INTO der (sha256, der) VALUES (?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insDER.Close()
+	for _, pk := range pks {
+		var scan, seq int64
+		var b []byte
+		if err := c.QueryRowContext(ctx, `SELECT scan, seq, observation FROM endpoints WHERE pk = ?`, pk).Scan(&scan, &seq, &b); err != nil {
+			return err
+		}
+		var o model.Observation
+		if err := json.Unmarshal(b, &o); err != nil {
+			return fmt.Errorf("endpoint %d of scan %d: decoding observation: %w", seq, scan, err)
+		}
+		stripped, ders := splitDER(&o)
+		if ders == nil {
+			continue
+		}
+		nb, err := json.Marshal(stripped)
+		if err != nil {
+			return err
+		}
+		if _, err := c.ExecContext(ctx, `UPDATE endpoints SET observation = ? WHERE pk = ?`, string(nb), pk); err != nil {
+			return err
+		}
+		for pos, d := range ders {
+			if d.der == nil {
+				continue
+			}
+			if _, err := insDER.ExecContext(ctx, d.ref, d.der); err != nil {
+				return err
+			}
+			if _, err := c.ExecContext(ctx, `UPDATE certificates SET der_ref = ? WHERE scan = ? AND ep = ? AND position = ?`,
+				d.ref, scan, seq, pos); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

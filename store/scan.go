@@ -518,8 +518,36 @@ func findingsBy(ctx context.Context, tx *sql.Tx, pk int64, domains bool) (map[in
 	return out, rows.Err()
 }
 
+// dersBy reads the DER kept apart for one scan's certificates, by endpoint and chain position.
+func dersBy(ctx context.Context, tx *sql.Tx, pk int64) (map[int64]map[int][]byte, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT c.ep, c.position, d.der FROM certificates c JOIN der d ON d.sha256 = c.der_ref
+		WHERE c.scan = ? AND c.der_ref <> ''`, pk)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]map[int][]byte{}
+	err = eachRow(rows, func(r *sql.Rows) error {
+		var ep int64
+		var pos int
+		var der []byte
+		if err := r.Scan(&ep, &pos, &der); err != nil {
+			return err
+		}
+		if out[ep] == nil {
+			out[ep] = map[int][]byte{}
+		}
+		out[ep][pos] = der
+		return nil
+	})
+	return out, err
+}
+
 func loadEndpoints(ctx context.Context, tx *sql.Tx, pk int64, r *model.ScanResult) error {
 	fs, err := findingsBy(ctx, tx, pk, false)
+	if err != nil {
+		return err
+	}
+	ders, err := dersBy(ctx, tx, pk)
 	if err != nil {
 		return err
 	}
@@ -538,6 +566,13 @@ func loadEndpoints(ctx context.Context, tx *sql.Tx, pk int64, r *model.ScanResul
 		var e model.EndpointResult
 		if err := json.Unmarshal(b, &e.Observation); err != nil {
 			return fmt.Errorf("decoding observation: %w", err)
+		}
+		for pos, der := range ders[seq] {
+			c := e.Observation.Certificates
+			if c == nil || pos >= len(c.Chain) {
+				return fmt.Errorf("endpoint %d: stored DER for missing certificate %d", seq, pos)
+			}
+			c.Chain[pos].DER = der
 		}
 		e.Findings = fs[seq]
 		if e.Findings == nil && !isNil {

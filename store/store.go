@@ -89,7 +89,7 @@ func open(ctx context.Context, path string, opts *Options, steps []migration) (*
 		return nil, fmt.Errorf("store: creating directory for %s: %w", path, err)
 	}
 	dsn := path + "?_busy_timeout=" + strconv.FormatInt(o.BusyTimeout.Milliseconds(), 10) +
-		"&_foreign_keys=on&_journal_mode=WAL&_synchronous=NORMAL"
+		"&_foreign_keys=on&_journal_mode=WAL&_synchronous=NORMAL&_cache_size=-16000"
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: opening %s: %w", path, err)

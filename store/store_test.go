@@ -357,6 +357,10 @@ func TestPrune(t *testing.T) {
 					t.Errorf("%s: %d rows left, want %d", table, n, left*per)
 				}
 			}
+			// The DER of the leaf (the CA has none) is kept once, and only while a scan uses it.
+			if n := count(t, st, `SELECT count(*) FROM der`); n != min(left, 1) {
+				t.Errorf("%d DER rows for %d scans of one certificate", n, left)
+			}
 			if n := count(t, st, `SELECT count(*) FROM facts WHERE scan NOT IN (SELECT pk FROM scans)`); n != 0 {
 				t.Errorf("%d orphan facts", n)
 			}

@@ -2,10 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,6 +64,45 @@ type findingRow struct {
 type certRow struct {
 	pos                            int
 	sha, subject, issuer, notAfter string
+	derRef                         string // SHA-256 of der, when its bytes are kept in the der table
+	der                            []byte
+}
+
+// derPart is one certificate's DER taken out of an observation.
+type derPart struct {
+	ref string
+	der []byte
+}
+
+// splitDER returns the observation to encode with every certificate's DER left out, and the
+// DER by chain position (nil when no certificate carried DER; then o is returned as is). The
+// caller's observation is not modified.
+func splitDER(o *model.Observation) (*model.Observation, []derPart) {
+	if o.Certificates == nil {
+		return o, nil
+	}
+	var parts []derPart
+	for i, c := range o.Certificates.Chain {
+		if len(c.DER) == 0 {
+			continue
+		}
+		if parts == nil {
+			parts = make([]derPart, len(o.Certificates.Chain))
+		}
+		sum := sha256.Sum256(c.DER)
+		parts[i] = derPart{ref: hex.EncodeToString(sum[:]), der: c.DER}
+	}
+	if parts == nil {
+		return o, nil
+	}
+	cp := *o
+	cf := *o.Certificates
+	cf.Chain = slices.Clone(cf.Chain)
+	for i := range cf.Chain {
+		cf.Chain[i].DER = nil
+	}
+	cp.Certificates = &cf
+	return &cp, parts
 }
 
 type epRow struct {
@@ -163,7 +206,8 @@ func reachable(o *model.Observation) bool {
 
 func encodeEndpoint(r *model.EndpointResult) (*epRow, error) {
 	o := &r.Observation
-	obs, err := json.Marshal(o)
+	stripped, ders := splitDER(o)
+	obs, err := json.Marshal(stripped)
 	if err != nil {
 		return nil, fmt.Errorf("encoding observation of %s: %w", o.Endpoint.ID(), err)
 	}
@@ -191,7 +235,11 @@ func encodeEndpoint(r *model.EndpointResult) (*epRow, error) {
 	}
 	if o.Certificates != nil {
 		for i, c := range o.Certificates.Chain {
-			e.certs = append(e.certs, certRow{pos: i, sha: c.SHA256, subject: c.Subject, issuer: c.Issuer, notAfter: fmtTime(c.NotAfter)})
+			cr := certRow{pos: i, sha: c.SHA256, subject: c.Subject, issuer: c.Issuer, notAfter: fmtTime(c.NotAfter)}
+			if ders != nil && ders[i].der != nil {
+				cr.derRef, cr.der = ders[i].ref, ders[i].der
+			}
+			e.certs = append(e.certs, cr)
 		}
 	}
 	extractFacts(r, func(name, value string) { e.facts = append(e.facts, [2]string{name, value}) })
@@ -333,17 +381,80 @@ func (w *Writer) write(items []any) error {
 				return err
 			}
 		}
+		if err := st.facts.flush(ctx); err != nil {
+			return fmt.Errorf("facts: %w", err)
+		}
+		if err := st.findings.flush(ctx); err != nil {
+			return fmt.Errorf("findings: %w", err)
+		}
 		_, err = c.ExecContext(ctx, `UPDATE scans SET updated_ns = ? WHERE pk = ?`, time.Now().UnixNano(), w.pk)
 		return err
 	})
 }
 
+// bulk inserts rows into one table many rows per statement: far fewer calls into SQLite than
+// a statement per row, for the tables with most rows (facts, findings).
+type bulk struct {
+	c      *sql.Conn
+	prefix string // "INSERT INTO t (a, b) VALUES "
+	cols   int
+	per    int       // rows per full statement
+	full   *sql.Stmt // prepared on first use
+	args   []any
+}
+
+func newBulk(c *sql.Conn, prefix string, cols, per int) *bulk {
+	return &bulk{c: c, prefix: prefix, cols: cols, per: per, args: make([]any, 0, cols*per)}
+}
+
+func (b *bulk) query(rows int) string {
+	one := "(" + strings.Repeat("?, ", b.cols-1) + "?)"
+	return b.prefix + strings.Repeat(one+", ", rows-1) + one
+}
+
+func (b *bulk) add(ctx context.Context, vals ...any) error {
+	b.args = append(b.args, vals...)
+	if len(b.args) < b.cols*b.per {
+		return nil
+	}
+	if b.full == nil {
+		s, err := b.c.PrepareContext(ctx, b.query(b.per))
+		if err != nil {
+			return err
+		}
+		b.full = s
+	}
+	_, err := b.full.ExecContext(ctx, b.args...)
+	b.args = b.args[:0]
+	return err
+}
+
+func (b *bulk) flush(ctx context.Context) error {
+	if len(b.args) == 0 {
+		return nil
+	}
+	_, err := b.c.ExecContext(ctx, b.query(len(b.args)/b.cols), b.args...)
+	b.args = b.args[:0]
+	return err
+}
+
+func (b *bulk) close() {
+	if b.full != nil {
+		b.full.Close()
+	}
+}
+
 type stmts struct {
-	ep, dom, finding, cert, port, fact, note *sql.Stmt
+	ep, dom, cert, port, note, der *sql.Stmt
+	facts, findings                *bulk
 }
 
 func prepareAll(ctx context.Context, c *sql.Conn) (*stmts, error) {
-	st := &stmts{}
+	st := &stmts{
+		facts: newBulk(c, `INSERT OR IGNORE INTO facts (scan, ep, fact, value) VALUES `, 4, 64),
+		findings: newBulk(c, `INSERT INTO findings (scan, ep, dom, fingerprint, rule, severity, asset, waived, data) VALUES `,
+			9, 64),
+	}
 	for _, p := range []struct {
 		dst **sql.Stmt
 		q   string
@@ -351,12 +462,10 @@ func prepareAll(ctx context.Context, c *sql.Conn) (*stmts, error) {
 		{&st.ep, `INSERT INTO endpoints (scan, seq, endpoint_id, host, name, addr, port, service, status, observation,
 			findings_nil, connect_ns, handshake_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&st.dom, `INSERT INTO domains (scan, seq, name, observation, findings_nil) VALUES (?, ?, ?, ?, ?)`},
-		{&st.finding, `INSERT INTO findings (scan, ep, dom, fingerprint, rule, severity, asset, waived, data)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&st.cert, `INSERT OR REPLACE INTO certificates (scan, ep, position, sha256, subject, issuer, not_after)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`},
+		{&st.cert, `INSERT OR REPLACE INTO certificates (scan, ep, position, sha256, subject, issuer, not_after, der_ref)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&st.der, `INSERT OR IGNORE INTO der (sha256, der) VALUES (?, ?)`},
 		{&st.port, `INSERT OR IGNORE INTO ports (scan, addrport) VALUES (?, ?)`},
-		{&st.fact, `INSERT OR IGNORE INTO facts (scan, ep, fact, value) VALUES (?, ?, ?, ?)`},
 		{&st.note, `INSERT INTO notes (scan, seq, data) VALUES (?, ?, ?)`},
 	} {
 		s, err := c.PrepareContext(ctx, p.q)
@@ -370,11 +479,13 @@ func prepareAll(ctx context.Context, c *sql.Conn) (*stmts, error) {
 }
 
 func (st *stmts) close() {
-	for _, s := range []*sql.Stmt{st.ep, st.dom, st.finding, st.cert, st.port, st.fact, st.note} {
+	for _, s := range []*sql.Stmt{st.ep, st.dom, st.cert, st.port, st.note, st.der} {
 		if s != nil {
 			s.Close()
 		}
 	}
+	st.facts.close()
+	st.findings.close()
 }
 
 func (st *stmts) endpoint(ctx context.Context, scan int64, r *epRow) error {
@@ -383,12 +494,17 @@ func (st *stmts) endpoint(ctx context.Context, scan int64, r *epRow) error {
 		return fmt.Errorf("endpoint %s: %w", r.id, err)
 	}
 	for _, f := range r.findings {
-		if _, err := st.finding.ExecContext(ctx, scan, r.seq, nil, f.fp, f.rule, f.sev, f.asset, f.waived, string(f.data)); err != nil {
+		if err := st.findings.add(ctx, scan, r.seq, nil, f.fp, f.rule, f.sev, f.asset, f.waived, string(f.data)); err != nil {
 			return fmt.Errorf("finding %s on %s: %w", f.rule, r.id, err)
 		}
 	}
 	for _, c := range r.certs {
-		if _, err := st.cert.ExecContext(ctx, scan, r.seq, c.pos, c.sha, c.subject, c.issuer, c.notAfter); err != nil {
+		if c.der != nil {
+			if _, err := st.der.ExecContext(ctx, c.derRef, c.der); err != nil {
+				return fmt.Errorf("certificate of %s: %w", r.id, err)
+			}
+		}
+		if _, err := st.cert.ExecContext(ctx, scan, r.seq, c.pos, c.sha, c.subject, c.issuer, c.notAfter, c.derRef); err != nil {
 			return fmt.Errorf("certificate of %s: %w", r.id, err)
 		}
 	}
@@ -398,7 +514,7 @@ func (st *stmts) endpoint(ctx context.Context, scan int64, r *epRow) error {
 		}
 	}
 	for _, f := range r.facts {
-		if _, err := st.fact.ExecContext(ctx, scan, r.seq, f[0], f[1]); err != nil {
+		if err := st.facts.add(ctx, scan, r.seq, f[0], f[1]); err != nil {
 			return fmt.Errorf("fact %s of %s: %w", f[0], r.id, err)
 		}
 	}
@@ -410,7 +526,7 @@ func (st *stmts) domain(ctx context.Context, scan int64, r *domRow) error {
 		return fmt.Errorf("domain %s: %w", r.name, err)
 	}
 	for _, f := range r.findings {
-		if _, err := st.finding.ExecContext(ctx, scan, nil, r.seq, f.fp, f.rule, f.sev, f.asset, f.waived, string(f.data)); err != nil {
+		if err := st.findings.add(ctx, scan, nil, r.seq, f.fp, f.rule, f.sev, f.asset, f.waived, string(f.data)); err != nil {
 			return fmt.Errorf("finding %s on %s: %w", f.rule, r.name, err)
 		}
 	}
