@@ -56,8 +56,8 @@ type HandshakeFacts struct {
 
 // HandshakeProbe is one connection of an inspection.
 type HandshakeProbe struct {
-	Name        string `json:"name"`   // "tls12-features", "modern", "resume", "ecdsa", "rsa", "no-sni", "dhe", "fallback", "alpn"
-	Client      string `json:"client"` // "raw", "zcrypto", "crypto/tls"
+	Name        string `json:"name"`   // "tls12-features", "modern", "resume", "ecdsa", "rsa", "session-id", "resume-id", "no-sni", "dhe", "fallback", "alpn"
+	Client      string `json:"client"` // "raw", "raw-tls13", "zcrypto", "crypto/tls"
 	SNI         string `json:"sni,omitempty"`
 	Version     string `json:"version,omitempty"`
 	CipherSuite string `json:"cipher_suite,omitempty"`

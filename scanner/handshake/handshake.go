@@ -4,11 +4,14 @@
 // size, TLS_FALLBACK_SCSV, and every certificate chain the server presents (with and without
 // SNI, RSA and ECDSA side by side). It records facts (model.HandshakeFacts), never verdicts.
 //
-// Three clients are used, each where it fits: a raw TLS ≤1.2 ClientHello whose plaintext answer
-// is read up to ServerHelloDone (for extensions no library offers any more, DHE and fallback),
-// zcrypto/tls with ForceSuites for handshakes restricted to one certificate type (its log keeps
-// the certificates even when it cannot finish), and crypto/tls for a modern client's view and
-// session resumption. The caller supplies connections already past any STARTTLS dialogue.
+// Four clients are used, each where it fits: a raw TLS ≤1.2 ClientHello whose plaintext
+// answer is read up to ServerHelloDone (extensions no library offers any more, DHE, fallback,
+// session-ID resumption), a minimal TLS 1.3 client that decrypts only as far as the
+// Certificate message (the one way to restrict TLS 1.3 signature_algorithms, which steers
+// certificate choice), zcrypto/tls with ForceSuites for TLS ≤1.2 handshakes restricted to one
+// certificate type and for the no-SNI view (its log keeps the certificates even when it cannot
+// finish), and crypto/tls for a modern client's view and ticket resumption. The caller supplies
+// connections already past any STARTTLS dialogue; one connection is open at a time.
 package handshake
 
 import (
