@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rampart-scan/rampart/model"
-	"github.com/rampart-scan/rampart/services"
 )
 
 // WaiverExpiredRuleID is the rule raised when a waiver has expired and its finding is shown
@@ -210,7 +209,7 @@ func (p *Policy) waiverFor(ep model.Endpoint, f model.Finding) *waiver {
 
 // canonicalService maps a registry name or alias to the registry name ("" when unknown).
 func canonicalService(name string) string {
-	if s, ok := services.Default().ByName(name); ok {
+	if s, ok := registry().ByName(name); ok {
 		return s.Name
 	}
 	return ""

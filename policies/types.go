@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rampart-scan/rampart/model"
@@ -172,7 +173,7 @@ type TLSVersion string
 
 var tlsVersionIDs = map[string]uint16{
 	"SSLv2":  0x0002,
-	"SSLv3":  tls.VersionSSL30, //nolint:staticcheck // the name is needed to describe old servers
+	"SSLv3":  0x0300,
 	"TLS1.0": tls.VersionTLS10,
 	"TLS1.1": tls.VersionTLS11,
 	"TLS1.2": tls.VersionTLS12,
@@ -266,7 +267,7 @@ func (Role) choices() []string {
 	for _, r := range extraRoles {
 		set[r] = true
 	}
-	for _, s := range services.Default().All() {
+	for _, s := range registry().All() {
 		if s.Role != "" {
 			set[s.Role] = true
 		}
@@ -292,7 +293,7 @@ var identifiedServiceRoles = map[string]string{
 // ServiceRole is the role of a service name: the registry's role for registry names and
 // aliases, else the role of a service that exposure identification names, else "".
 func ServiceRole(name string) string {
-	if s, ok := services.Default().ByName(name); ok {
+	if s, ok := registry().ByName(name); ok {
 		return s.Role
 	}
 	return identifiedServiceRoles[strings.ToLower(name)]
@@ -304,7 +305,7 @@ type ServiceName string
 
 func (ServiceName) choices() []string {
 	set := map[string]bool{}
-	for _, s := range services.Default().All() {
+	for _, s := range registry().All() {
 		set[s.Name] = true
 		for _, a := range s.Aliases {
 			set[a] = true
@@ -390,3 +391,6 @@ func sortedKeys(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
+
+// registry is the built-in service registry, built once.
+var registry = sync.OnceValue(services.Default)
