@@ -325,7 +325,7 @@ func TestHostileAnswers(t *testing.T) {
 	}
 	z.Add(many.String())
 	z.Add("trunc.example.test. 300 IN A 127.0.1.1\nalwaystrunc.example.test. 300 IN A 127.0.1.2\nwrongq.example.test. 300 IN A 127.0.1.3")
-	z.Hook = func(w dns.ResponseWriter, req *dns.Msg) bool {
+	z.SetHook(func(w dns.ResponseWriter, req *dns.Msg) bool {
 		q := req.Question[0]
 		udp := w.LocalAddr().Network() == "udp"
 		switch strings.ToLower(q.Name) {
@@ -347,7 +347,7 @@ func TestHostileAnswers(t *testing.T) {
 			return true
 		}
 		return false
-	}
+	})
 	d := newTest(t, Options{Resolvers: []string{z.Resolver()}, NoHygiene: true, Retries: 1})
 	res, err := d.Discover(context.Background(), []model.Target{
 		target("many.example.test:443"), target("huge.example.test:443"),
@@ -517,7 +517,7 @@ func TestDNSSECAndAD(t *testing.T) {
 example.test. 300 IN DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==
 example.test. 300 IN DS 12345 13 2 0011223344556677889900112233445566778899001122334455667788990011
 `)
-	z.ADOnDO = true
+	z.SetADOnDO(true)
 	d := newTest(t, Options{Resolvers: []string{z.Resolver()}, NoFallback: true})
 	res, err := d.Discover(context.Background(), []model.Target{target("example.test")})
 	if err != nil {

@@ -20,10 +20,11 @@ type zoneServer struct {
 	Addr    string // ip:port
 	mu      sync.Mutex
 	records map[string][]dns.RR // owner (fqdn, lower case) → records
-	// Hook, when set, answers a question instead of the zone; return false to fall through.
-	Hook func(w dns.ResponseWriter, req *dns.Msg) bool
-	// ADOnDO sets the AD bit on answers to queries with DO=1 (a validating resolver's part).
-	ADOnDO  bool
+	// hook, when set, answers a question instead of the zone; it returns false to fall
+	// through. Set it with SetHook.
+	hook func(w dns.ResponseWriter, req *dns.Msg) bool
+	// adOnDO sets the AD bit on answers to queries with DO=1 (a validating resolver's part).
+	adOnDO  bool
 	queries atomic.Int64
 	perName sync.Map // "TYPE name" → *atomic.Int64
 	servers []*dns.Server
@@ -91,6 +92,20 @@ func (z *zoneServer) Add(zone string) {
 	}
 }
 
+// SetHook installs a hook that may answer any question itself (hostile answers).
+func (z *zoneServer) SetHook(h func(w dns.ResponseWriter, req *dns.Msg) bool) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.hook = h
+}
+
+// SetADOnDO makes the server set AD on answers to DO queries, like a validating resolver.
+func (z *zoneServer) SetADOnDO(on bool) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.adOnDO = on
+}
+
 // Queries is the number of questions received.
 func (z *zoneServer) Queries() int64 { return z.queries.Load() }
 
@@ -110,7 +125,10 @@ func (z *zoneServer) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		v, _ := z.perName.LoadOrStore(key, new(atomic.Int64))
 		v.(*atomic.Int64).Add(1)
 	}
-	if z.Hook != nil && z.Hook(w, req) {
+	z.mu.Lock()
+	hook := z.hook
+	z.mu.Unlock()
+	if hook != nil && hook(w, req) {
 		return
 	}
 	m := z.answer(req)
@@ -167,7 +185,7 @@ func (z *zoneServer) answer(req *dns.Msg) *dns.Msg {
 	}
 	if opt := req.IsEdns0(); opt != nil {
 		m.SetEdns0(opt.UDPSize(), opt.Do())
-		if opt.Do() && z.ADOnDO && m.Rcode == dns.RcodeSuccess {
+		if opt.Do() && z.adOnDO && m.Rcode == dns.RcodeSuccess {
 			m.AuthenticatedData = true
 		}
 	}

@@ -39,7 +39,8 @@ func (r *run) hygiene(ctx context.Context, dom string) {
 	hasMail := len(obs.MX) > 0 && obs.MX[0].Host != "."
 	do(func() { obs.MTASTS = r.mtaSTS(ctx, dom, obs.MX, hasMail) })
 	do(func() { obs.TLSRPT = r.tlsRPT(ctx, dom, hasMail) })
-	do(func() { obs.TLSA = r.tlsa(ctx, obs.MX, srv) })
+	srvCopy := append([]model.SRVRecord(nil), srv...) // srvTargetCNAMEs writes srv meanwhile
+	do(func() { obs.TLSA = r.tlsa(ctx, obs.MX, srvCopy) })
 	do(func() { obs.Disagreements = r.disagreements(ctx, names) })
 	do(func() { r.srvTargetCNAMEs(ctx, srv, names) })
 	wg.Wait()
