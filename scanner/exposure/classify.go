@@ -24,6 +24,16 @@ func setExtra(f *model.ServiceFacts, k, v string) {
 	}
 }
 
+// setExtraEscaped stores a value that escape already bounded and escaped.
+func setExtraEscaped(f *model.ServiceFacts, k, v string) {
+	if f.Extra == nil {
+		f.Extra = map[string]string{}
+	}
+	if len(f.Extra) < 16 {
+		f.Extra[k] = v
+	}
+}
+
 // firstLine returns b up to the first CR or LF.
 func firstLine(b []byte) string {
 	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {

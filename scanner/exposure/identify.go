@@ -90,6 +90,7 @@ func identify(ctx context.Context, d Dialer, addr netip.AddrPort, first net.Conn
 	if first == nil {
 		c, err := d.Dial(ctx, addr)
 		if err != nil {
+			f.State = StateOf(err)
 			f.Error = fmt.Sprintf("connect: %v", err)
 			return f
 		}

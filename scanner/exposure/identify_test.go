@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -163,7 +165,7 @@ func TestIdentifyFakes(t *testing.T) {
 					return "+PONG\r\n"
 				case l == "INFO server":
 					body := "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n"
-					return "$" + itoa(len(body)) + "\r\n" + body + "\r\n"
+					return "$" + strconv.Itoa(len(body)) + "\r\n" + body + "\r\n"
 				}
 				return ""
 			})
@@ -288,20 +290,6 @@ func TestIdentifyFakes(t *testing.T) {
 	}
 }
 
-func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + fmtInt(n)) }
-
-func fmtInt(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var out []byte
-	for n > 0 {
-		out = append([]byte{byte('0' + n%10)}, out...)
-		n /= 10
-	}
-	return string(out)
-}
-
 func eqBool(a, b *bool) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
@@ -389,5 +377,14 @@ func TestIdentifyCancelled(t *testing.T) {
 	_ = Identify(ctx, testDialer(), srv.addr(), IdentifyOptions{BannerWait: 5 * time.Second, ProbeWait: 5 * time.Second})
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("cancelled identification took %v", took)
+	}
+}
+
+func TestIdentifyClosedPort(t *testing.T) {
+	t.Parallel()
+	ap := netip.AddrPortFrom(netip.MustParseAddr("127.0.33.1"), closedPort(t, "127.0.33.1"))
+	f := Identify(context.Background(), testDialer(), ap, fastIdent)
+	if f.State != model.PortClosed || f.Error == "" || f.Service != "" {
+		t.Fatalf("closed port: %+v", f)
 	}
 }

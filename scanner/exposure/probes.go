@@ -61,7 +61,7 @@ func (p *prober) probeTLS(s *session) bool {
 			return true
 		}
 		if len(seen) > 0 {
-			setExtra(p.f, "tls_probe_reply", escape(seen, 64))
+			setExtraEscaped(p.f, "tls_probe_reply", escape(seen, 64))
 		}
 		return false
 	}
