@@ -1,0 +1,359 @@
+package starttls
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rampart-scan/rampart/internal/testenv"
+	"github.com/rampart-scan/rampart/model"
+)
+
+// Real peers: each test starts Debian's server as its own child with a configuration written
+// to a temporary directory, on loopback high ports, and stops it at the end. After Negotiate a
+// full TLS handshake proves the connection was left exactly at the ClientHello.
+
+// serverDir makes a temporary directory the servers' unprivileged users can traverse, holding
+// the test certificate and key.
+func serverDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	selfSigned(t)
+	writeFile(t, filepath.Join(dir, "cert.pem"), string(certPEM), 0o644)
+	writeFile(t, filepath.Join(dir, "key.pem"), string(keyPEM), 0o600)
+	return dir
+}
+
+func writeFile(t *testing.T, path, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// freePort returns a TCP port on host that was free a moment ago.
+func freePort(t *testing.T, host string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startServer runs cmd and waits until every addr accepts connections. stop ends the server;
+// logPath is shown when it fails.
+func startServer(t *testing.T, cmd *exec.Cmd, stop func(), logPath string, addrs ...string) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", cmd.Path, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	logs := func() string {
+		b, _ := os.ReadFile(logPath)
+		return out.String() + "\n" + string(b)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, a := range addrs {
+		for {
+			c, err := net.DialTimeout("tcp", a, 500*time.Millisecond)
+			if err == nil {
+				_ = c.Close()
+				break
+			}
+			select {
+			case err := <-exited:
+				exited <- err
+				t.Fatalf("%s exited early (%v):\n%s", cmd.Path, err, logs())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s does not listen on %s: %v\n%s", cmd.Path, a, err, logs())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// negotiateReal dials addr (from local when set), runs Negotiate and returns the conn.
+func negotiateReal(t *testing.T, addr, local, proto string, opts Options) (net.Conn, *model.StartTLSFacts, error) {
+	t.Helper()
+	d := net.Dialer{Timeout: 5 * time.Second}
+	if local != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
+	}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	f, err := Negotiate(ctx, c, proto, opts)
+	if f != nil {
+		checkBounded(t, f)
+		t.Logf("%s %s: %+v (err %v)", proto, addr, *f, err)
+	}
+	return c, f, err
+}
+
+func TestRealPostfix(t *testing.T) {
+	bin := testenv.LookPath(t, "postfix", "postfix")
+	testenv.NeedRoot(t) // postfix -c with a private config directory is for root, and chowns its data directory
+	pfUser, err := user.Lookup("postfix")
+	if err != nil {
+		t.Fatalf("Debian's postfix package creates the postfix user: %v", err)
+	}
+	uid, _ := strconv.Atoi(pfUser.Uid)
+	dir := serverDir(t)
+	tlsPort, plainPort := freePort(t, "127.0.0.1"), freePort(t, "127.0.0.1")
+	// Postfix only binds addresses configured on an interface, so both listeners are on
+	// 127.0.0.1; the second one has TLS switched off.
+	writeFile(t, filepath.Join(dir, "main.cf"), fmt.Sprintf(`compatibility_level = 3.6
+queue_directory = %[1]s/queue
+data_directory = %[1]s/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mx.starttls.test
+mydestination =
+local_recipient_maps =
+maillog_file_prefixes = %[1]s
+maillog_file = %[1]s/maillog
+smtpd_banner = $myhostname ESMTP $mail_name
+smtpd_tls_chain_files = %[1]s/key.pem, %[1]s/cert.pem
+smtpd_tls_security_level = may
+`, dir), 0o644)
+	writeFile(t, filepath.Join(dir, "master.cf"), fmt.Sprintf(`127.0.0.1:%d inet n - n - - smtpd
+127.0.0.1:%d inet n - n - - smtpd -o smtpd_tls_security_level=none
+anvil unix - - n - 1 anvil
+proxymap unix - - n - - proxymap
+tlsmgr unix - - n 1000? 1 tlsmgr
+postlog unix-dgram n - n - 1 postlogd
+`, tlsPort, plainPort), 0o644)
+	for _, d := range []string{"queue", "data"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chown(filepath.Join(dir, "data"), uid, -1); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "-c", dir, "check").CombinedOutput(); err != nil {
+		t.Fatalf("postfix check: %v\n%s", err, out)
+	}
+	stop := func() { _ = exec.Command(bin, "-c", dir, "stop").Run() }
+	tlsAddr, plainAddr := fmt.Sprintf("127.0.0.1:%d", tlsPort), fmt.Sprintf("127.0.0.1:%d", plainPort)
+	startServer(t, exec.Command(bin, "-c", dir, "start-fg"), stop, filepath.Join(dir, "maillog"), tlsAddr, plainAddr)
+
+	t.Run("starttls", func(t *testing.T) {
+		c, f, err := negotiateReal(t, tlsAddr, "", "smtp", Options{})
+		if err != nil {
+			t.Fatalf("Negotiate: %v", err)
+		}
+		wantEq(t, f.Outcome, model.StartTLSAccepted)
+		want(t, f.Offered, "STARTTLS offered")
+		wantEq(t, f.Software, "Postfix")
+		wantEq(t, f.Greeting, "mx.starttls.test ESMTP Postfix")
+		want(t, slices.Contains(f.Capabilities, "STARTTLS"), "STARTTLS in capabilities")
+		wantList(t, f.PlaintextAuth, nil) // no SASL configured
+		proveTLS(t, c, "mx.starttls.test")
+	})
+	t.Run("tls-off", func(t *testing.T) {
+		_, f, err := negotiateReal(t, plainAddr, "", "smtp", Options{})
+		if !errors.Is(err, ErrNotOffered) {
+			t.Fatalf("err = %v, want ErrNotOffered", err)
+		}
+		wantEq(t, f.Outcome, model.StartTLSNotOffered)
+		want(t, !f.Offered, "STARTTLS not offered")
+	})
+	t.Run("tls-off-forced", func(t *testing.T) {
+		_, f, err := negotiateReal(t, plainAddr, "", "smtp", Options{Force: true})
+		if !errors.Is(err, ErrRefused) {
+			t.Fatalf("err = %v, want ErrRefused", err)
+		}
+		wantEq(t, f.ReplyCode, "502") // Postfix: "5.5.1 Error: command not implemented"
+	})
+}
+
+func TestRealDovecot(t *testing.T) {
+	bin := testenv.LookPath(t, "dovecot", "dovecot-imapd")
+	testenv.NeedRoot(t) // dovecot drops to its dovecot/dovenull users
+	dir := serverDir(t)
+	const host = "127.0.86.1"
+	port := freePort(t, host)
+	for _, d := range []string{"run", "state"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf := filepath.Join(dir, "dovecot.conf")
+	writeFile(t, conf, fmt.Sprintf(`base_dir = %[1]s/run
+state_dir = %[1]s/state
+log_path = %[1]s/dovecot.log
+protocols = imap
+listen = %[2]s
+ssl = yes
+ssl_cert = <%[1]s/cert.pem
+ssl_key = <%[1]s/key.pem
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+passdb {
+  driver = static
+  args = password=unused
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=/nonexistent
+}
+default_internal_user = dovecot
+default_login_user = dovenull
+service imap-login {
+  inet_listener imap {
+    port = %[3]d
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+`, dir, host, port), 0o644)
+	cmd := exec.Command(bin, "-F", "-c", conf)
+	stop := func() {
+		if cmd.Process != nil {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+		}
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	startServer(t, cmd, stop, filepath.Join(dir, "dovecot.log"), addr)
+
+	t.Run("starttls-logindisabled", func(t *testing.T) {
+		c, f, err := negotiateReal(t, addr, "127.0.0.1", "imap", Options{})
+		if err != nil {
+			t.Fatalf("Negotiate: %v", err)
+		}
+		wantEq(t, f.Outcome, model.StartTLSAccepted)
+		want(t, f.Offered, "STARTTLS offered")
+		wantEq(t, f.Software, "Dovecot")
+		want(t, slices.Contains(f.Capabilities, "LOGINDISABLED"), "LOGINDISABLED advertised")
+		wantList(t, f.PlaintextAuth, nil)
+		proveTLS(t, c, "")
+	})
+	// Dovecot treats a client whose address equals the server's as secured and then allows
+	// clear-text authentication (its documented disable_plaintext_auth exception): the same
+	// server, reached from its own address, advertises AUTH=PLAIN and LOGIN before TLS.
+	t.Run("plaintext-auth-from-own-address", func(t *testing.T) {
+		c, f, err := negotiateReal(t, addr, host, "imap", Options{})
+		if err != nil {
+			t.Fatalf("Negotiate: %v", err)
+		}
+		wantList(t, f.PlaintextAuth, []string{"PLAIN", "LOGIN"})
+		proveTLS(t, c, "")
+	})
+}
+
+func TestRealProsody(t *testing.T) {
+	bin := testenv.LookPath(t, "prosody", "prosody")
+	dir := serverDir(t)
+	const host = "127.0.87.1"
+	c2s, s2s := freePort(t, host), freePort(t, host)
+	for _, d := range []string{"data", "certs"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf := filepath.Join(dir, "prosody.cfg.lua")
+	writeFile(t, conf, fmt.Sprintf(`pidfile = "%[1]s/prosody.pid"
+run_as_root = true
+data_path = "%[1]s/data"
+certificates = "%[1]s/certs"
+interfaces = { "%[2]s" }
+local_interfaces = { "%[2]s" }
+c2s_ports = { %[3]d }
+s2s_ports = { %[4]d }
+modules_enabled = { "tls", "saslauth", "disco" }
+log = { { levels = { min = "info" }, to = "file", filename = "%[1]s/prosody.log" } }
+authentication = "internal_hashed"
+c2s_require_encryption = true
+s2s_require_encryption = true
+ssl = { certificate = "%[1]s/cert.pem", key = "%[1]s/key.pem" }
+VirtualHost "chat.starttls.test"
+VirtualHost "open.starttls.test"
+  c2s_require_encryption = false
+  allow_unencrypted_plain_auth = true
+`, dir, host, c2s, s2s), 0o644)
+	cmd := exec.Command(bin, "-F", "--config", conf)
+	stop := func() {
+		if cmd.Process != nil {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+		}
+	}
+	c2sAddr, s2sAddr := net.JoinHostPort(host, strconv.Itoa(c2s)), net.JoinHostPort(host, strconv.Itoa(s2s))
+	startServer(t, cmd, stop, filepath.Join(dir, "prosody.log"), c2sAddr, s2sAddr)
+
+	t.Run("c2s-required", func(t *testing.T) {
+		c, f, err := negotiateReal(t, c2sAddr, "", "xmpp-client", Options{Domain: "chat.starttls.test"})
+		if err != nil {
+			t.Fatalf("Negotiate: %v", err)
+		}
+		want(t, f.Offered && f.Required, "STARTTLS offered and required")
+		wantList(t, f.PlaintextAuth, nil)
+		want(t, strings.Contains(f.Greeting, "from=chat.starttls.test"), "stream from the domain")
+		proveTLS(t, c, "chat.starttls.test")
+	})
+	t.Run("c2s-optional-plain", func(t *testing.T) {
+		c, f, err := negotiateReal(t, c2sAddr, "", "xmpp-client", Options{Domain: "open.starttls.test"})
+		if err != nil {
+			t.Fatalf("Negotiate: %v", err)
+		}
+		want(t, f.Offered && !f.Required, "STARTTLS offered, not required")
+		wantList(t, f.PlaintextAuth, []string{"PLAIN"})
+		proveTLS(t, c, "open.starttls.test")
+	})
+	t.Run("s2s-required", func(t *testing.T) {
+		c, f, err := negotiateReal(t, s2sAddr, "", "xmpp-server", Options{Domain: "chat.starttls.test", From: "scanner.starttls.test"})
+		if err != nil {
+			t.Fatalf("Negotiate: %v", err)
+		}
+		want(t, f.Offered && f.Required, "STARTTLS offered and required on s2s")
+		proveTLS(t, c, "chat.starttls.test")
+	})
+	t.Run("unknown-host", func(t *testing.T) {
+		_, f, err := negotiateReal(t, c2sAddr, "", "xmpp-client", Options{Domain: "nobody.test"})
+		if err == nil || !strings.Contains(err.Error(), "host-unknown") {
+			t.Fatalf("err = %v, want a host-unknown stream error", err)
+		}
+		wantEq(t, f.Outcome, model.StartTLSFailed)
+	})
+}
