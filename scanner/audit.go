@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zmap/zlint/v3/lint"
+
 	"github.com/rampart-scan/rampart/model"
 	"github.com/rampart-scan/rampart/scanner/avail"
 	"github.com/rampart-scan/rampart/scanner/certs"
@@ -45,9 +47,15 @@ type AuditProbe struct {
 	Depth Depth
 	// Attempts > 1 measures availability with that many extra connect+handshake attempts.
 	Attempts int
-	// Lint runs zlint on every certificate (slower; on by default in the CLI).
+	// Lint runs zlint on every certificate (on by default in the CLI). Chains that verify to
+	// the system's public roots get every lint source; others (private PKI, self-signed)
+	// only RFC 5280 and community lints, since CA/Browser Forum rules bind public CAs only.
 	Lint bool
 	Now  func() time.Time
+
+	lintOnce     sync.Once
+	publicRoots  *x509.CertPool
+	privateLints lint.Registry
 }
 
 func (p *AuditProbe) now() time.Time {
@@ -114,10 +122,10 @@ func (p *AuditProbe) Probe(ctx context.Context, ep model.Endpoint) model.Observa
 		p.identify(ctx, ep, &obs) // an unknown port that is not TLS: say what it is
 	}
 	if chain != nil {
-		obs.Certificates = certs.Analyze(chain, p.certOptions(ep, svc))
+		obs.Certificates = certs.Analyze(chain, p.certOptions(ep, svc, chain))
 	}
 	if p.Depth >= DepthFull && obs.TLS != nil && obs.TLS.Speaks {
-		p.deep(ctx, ep, svc, &obs)
+		p.deep(ctx, ep, svc, &obs, chain)
 	}
 	p.availability(ctx, ep, svc, &obs)
 	if ctx.Err() != nil {
@@ -126,8 +134,8 @@ func (p *AuditProbe) Probe(ctx context.Context, ep model.Endpoint) model.Observa
 	return obs
 }
 
-func (p *AuditProbe) certOptions(ep model.Endpoint, svc services.Service) certs.Options {
-	return certs.Options{
+func (p *AuditProbe) certOptions(ep model.Endpoint, svc services.Service, chain [][]byte) certs.Options {
+	o := certs.Options{
 		Name:       ep.Name,
 		Service:    svc.Name,
 		XMPPDomain: domainOf(ep),
@@ -135,6 +143,36 @@ func (p *AuditProbe) certOptions(ep model.Endpoint, svc services.Service) certs.
 		Now:        p.now(),
 		NoLint:     !p.Lint,
 	}
+	if p.Lint && !p.publiclyTrusted(chain) {
+		o.LintRegistry = p.privateLints
+	}
+	return o
+}
+
+// publiclyTrusted reports whether chain leads to one of the system's roots (ignoring dates).
+func (p *AuditProbe) publiclyTrusted(chain [][]byte) bool {
+	p.lintOnce.Do(func() {
+		p.publicRoots, _ = x509.SystemCertPool()
+		if reg, err := certs.LintRegistry("RFC5280", "Community"); err == nil {
+			p.privateLints = reg
+		}
+	})
+	if p.publicRoots == nil || len(chain) == 0 {
+		return false
+	}
+	leaf, err := x509.ParseCertificate(chain[0])
+	if err != nil {
+		return false
+	}
+	inter := x509.NewCertPool()
+	for _, der := range chain[1:] {
+		if c, err := x509.ParseCertificate(der); err == nil {
+			inter.AddCert(c)
+		}
+	}
+	at := leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore) / 2)
+	_, err = leaf.Verify(x509.VerifyOptions{Roots: p.publicRoots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	return err == nil
 }
 
 // domainOf is the service domain for dialogues and identity checks: the endpoint's name.
@@ -218,7 +256,7 @@ func (p *AuditProbe) dialFunc(ep model.Endpoint, svc services.Service) func(ctx 
 
 // deep runs the engine enumeration and the handshake inspection side by side; the dialer's
 // per-address cap bounds their connections together.
-func (p *AuditProbe) deep(ctx context.Context, ep model.Endpoint, svc services.Service, obs *model.Observation) {
+func (p *AuditProbe) deep(ctx context.Context, ep model.Endpoint, svc services.Service, obs *model.Observation, chain [][]byte) {
 	dial := p.dialFunc(ep, svc)
 	timeout := 2 * p.Dialer.Timeout()
 	var wg sync.WaitGroup
@@ -231,7 +269,7 @@ func (p *AuditProbe) deep(ctx context.Context, ep model.Endpoint, svc services.S
 	go func() {
 		defer wg.Done()
 		obs.TLS.Features, inspErr = handshake.Inspect(ctx, dial, handshake.Options{
-			ServerName: serverName(ep), ALPN: svc.ALPN, Timeout: timeout, Certs: p.certOptions(ep, svc),
+			ServerName: serverName(ep), ALPN: svc.ALPN, Timeout: timeout, Certs: p.certOptions(ep, svc, chain),
 		})
 	}()
 	wg.Wait()

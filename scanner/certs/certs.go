@@ -512,7 +512,18 @@ func verifyTrust(f *model.CertFacts, ps []*parsed, roots *x509.CertPool, now tim
 			inter.AddCert(p.s)
 		}
 	}
-	chains, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	opts := x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	chains, err := leaf.Verify(opts)
+	var inv x509.CertificateInvalidError
+	if errors.As(err, &inv) && inv.Reason == x509.Expired {
+		// Trust and validity are separate facts: judge the path at a moment when every
+		// certificate sent was valid, so an expired chain from a trusted CA reads "trusted,
+		// expired" (cert/expired) rather than also "untrusted".
+		if at, ok := validMoment(ps); ok {
+			opts.CurrentTime = at
+			chains, err = leaf.Verify(opts)
+		}
+	}
 	if err != nil {
 		f.TrustError = clip(err.Error(), MaxString)
 		return
@@ -524,6 +535,26 @@ func verifyTrust(f *model.CertFacts, ps []*parsed, roots *x509.CertPool, now tim
 			f.VerifiedChain = append(f.VerifiedChain, hex.EncodeToString(sum[:]))
 		}
 	}
+}
+
+// validMoment returns a time inside the validity window of every parsed certificate sent.
+func validMoment(ps []*parsed) (time.Time, bool) {
+	var lo, hi time.Time
+	for i, p := range ps {
+		if p.s == nil {
+			continue
+		}
+		if i == 0 || p.s.NotBefore.After(lo) {
+			lo = p.s.NotBefore
+		}
+		if i == 0 || p.s.NotAfter.Before(hi) {
+			hi = p.s.NotAfter
+		}
+	}
+	if !lo.Before(hi) {
+		return time.Time{}, false
+	}
+	return lo.Add(hi.Sub(lo) / 2), true
 }
 
 func checkName(f *model.CertFacts, leaf *parsed, name string) {
