@@ -583,3 +583,40 @@ func TestWordlist(t *testing.T) {
 }
 
 func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o600) }
+
+func TestHostileSRVAndMX(t *testing.T) {
+	var zone strings.Builder
+	zone.WriteString("h.test. 300 IN SOA ns.h.test. x.h.test. 1 3600 600 86400 300\n")
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&zone, "_imaps._tcp.h.test. 300 IN SRV 0 0 993 s%d.h.test.\n", i)
+	}
+	zone.WriteString("s0.h.test. 300 IN A 127.0.4.1\n")
+	zone.WriteString("h.test. 300 IN MX 10 bad_name.h.test.\n")
+	zone.WriteString("_submissions._tcp.h.test. 300 IN SRV 0 0 465 .\n_submissions._tcp.h.test. 300 IN SRV 0 0 465 s0.h.test.\n")
+	zone.WriteString("_xmpp-client._tcp.h.test. 300 IN SRV 0 0 5222 cn.h.test.\ncn.h.test. 300 IN CNAME c\\000n.h.test.\n")
+	z := newZoneServer(t, "127.0.0.65", zone.String())
+	d := newTest(t, Options{Resolvers: []string{z.Resolver()}, NoFallback: true})
+	res, err := d.Discover(context.Background(), []model.Target{target("h.test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ kind, target, substr string }{
+		{"error", "_imaps._tcp.h.test", "more than 256 records"},
+		{"error", "bad_name.h.test", "not a valid host name"},
+		{"error", "_submissions._tcp.h.test", "mixes a \".\" target"},
+		{"error", "cn.h.test", "not a valid name"},
+	} {
+		if !findNote(res, c.kind, c.target, c.substr) {
+			t.Errorf("missing note %s %s %q; notes: %+v", c.kind, c.target, c.substr, res.Notes)
+		}
+	}
+	n := 0
+	for _, e := range res.Endpoints {
+		if e.Service == "imaps" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d imaps endpoints, want 1 (only s0 resolves)", n)
+	}
+}
