@@ -26,6 +26,9 @@ type Options struct {
 	Identify bool
 	// Ident bounds identification.
 	Ident IdentifyOptions
+	// Names gives the DNS name an address was reached under, used as SNI, HTTP Host and XMPP
+	// "to" when identifying its ports (overriding Ident.ServerName).
+	Names map[netip.Addr]string
 }
 
 // Result is one (address, port) of a scan.
@@ -114,7 +117,11 @@ func (s *Scanner) scanOne(ctx context.Context, ap netip.AddrPort) (Result, bool)
 		_ = c.Close()
 		return r, true
 	}
-	f := identify(ctx, s.d, ap, c, s.opts.Ident)
+	opts := s.opts.Ident
+	if n, ok := s.opts.Names[ap.Addr()]; ok && n != "" {
+		opts.ServerName = n
+	}
+	f := identify(ctx, s.d, ap, c, opts)
 	_ = c.Close()
 	f.Latency = r.Latency
 	r.Service = &f

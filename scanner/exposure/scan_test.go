@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -219,5 +220,31 @@ func TestScanPerAddressCap(t *testing.T) {
 	}
 	if n := d.cur.Load(); n != 0 {
 		t.Errorf("%d connections left open", n)
+	}
+}
+
+// TestScanNames: the name given for an address reaches the server as the HTTP Host.
+func TestScanNames(t *testing.T) {
+	t.Parallel()
+	hostSeen := make(chan string, 4)
+	srv := serve(t, func(c net.Conn) {
+		buf := make([]byte, 2048)
+		n, _ := c.Read(buf)
+		for _, line := range strings.Split(string(buf[:n]), "\r\n") {
+			if h, ok := strings.CutPrefix(line, "Host: "); ok {
+				hostSeen <- h
+				_, _ = io.WriteString(c, httpResp("200 OK", "Server: test/1\r\n", "ok"))
+				return
+			}
+		}
+	})
+	a := srv.addr()
+	s := New(testDialer(), Options{Identify: true, Ident: fastIdent, Names: map[netip.Addr]string{a.Addr(): "www.example.test"}})
+	res, err := s.ScanAll(context.Background(), []netip.Addr{a.Addr()}, []uint16{a.Port()})
+	if err != nil || len(res) != 1 || res[0].Service == nil || res[0].Service.Service != model.SvcHTTP {
+		t.Fatalf("scan: %v %+v", err, res)
+	}
+	if h := <-hostSeen; h != "www.example.test" {
+		t.Fatalf("Host header %q", h)
 	}
 }
