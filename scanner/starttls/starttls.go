@@ -91,7 +91,8 @@ func Protocols() []string {
 // (except for an unknown protocol): on error they hold what was seen, with Outcome saying how
 // far the dialogue got. When the server does not advertise STARTTLS the error wraps
 // ErrNotOffered; when it refuses, ErrRefused. If ctx ends first, conn is closed and the error
-// wraps ctx.Err().
+// wraps ctx.Err(). What the protocol expects after the handshake (a new EHLO, a new XMPP
+// stream header, reading Sieve's fresh capability list) is the caller's to do.
 func Negotiate(ctx context.Context, conn net.Conn, proto string, opts Options) (*model.StartTLSFacts, error) {
 	run, ok := dialogues[proto]
 	if !ok {

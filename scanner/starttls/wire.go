@@ -17,11 +17,12 @@ type wire struct {
 	buf    []byte
 	r, w   int // unread bytes are buf[r:w]
 	budget int // bytes still allowed to be read from rw
+	limit  int // the whole budget, for messages
 	err    error
 }
 
 func newWire(rw io.ReadWriter, budget int) *wire {
-	return &wire{rw: rw, buf: make([]byte, 4096), budget: budget}
+	return &wire{rw: rw, buf: make([]byte, 4096), budget: budget, limit: budget}
 }
 
 // buffered is the number of bytes read from the connection but not consumed.
@@ -45,7 +46,7 @@ func (w *wire) fill() error {
 		space = w.budget
 	}
 	if space <= 0 {
-		w.err = fmt.Errorf("%w: more than the %d-byte dialogue budget", ErrLimit, w.budget+w.w)
+		w.err = fmt.Errorf("%w: more than the %d-byte dialogue budget", ErrLimit, w.limit)
 		return w.err
 	}
 	for range 100 { // a reader that returns 0, nil forever must not spin
