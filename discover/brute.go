@@ -190,7 +190,7 @@ func (r *run) bruteForce(ctx context.Context, dom string, root []string) {
 			defer wg.Done()
 			for name := range jobs {
 				// An NXDOMAIN for A is an NXDOMAIN for every type: one packet per absent name.
-				hops, _, rcode, err := r.d.chase(ctx, name, dns.TypeA)
+				hops, addrs, rcode, err := r.d.chase(ctx, name, dns.TypeA)
 				if err != nil {
 					mu.Lock()
 					errs++
@@ -201,7 +201,7 @@ func (r *run) bruteForce(ctx context.Context, dom string, root []string) {
 				if rcode == "NXDOMAIN" && len(hops) == 0 {
 					continue
 				}
-				nr := r.d.resolveName(ctx, name)
+				nr := r.d.resolveNameWith(ctx, name, &chaseResult{hops: hops, addrs: addrs, rcode: rcode})
 				if nr.Err != nil || (len(nr.Addrs) == 0 && !nr.Dangling) {
 					continue
 				}
@@ -243,10 +243,36 @@ feed:
 		if h.nr.Dangling {
 			continue
 		}
+		if out := r.leavesScope(h.nr); out != "" {
+			r.notes = append(r.notes, model.DiscoveryNote{Target: h.nr.Name, Source: r.t.Source, Kind: "skipped",
+				Detail: fmt.Sprintf("found by brute force, but %s leads outside the scope; widen --scope to include it", out)})
+			continue
+		}
 		origin := append(append([]string(nil), root...), "brute force: "+h.nr.Name)
 		for _, hop := range h.nr.Hops {
 			origin = append(origin, "CNAME "+hop.From+" → "+hop.To)
 		}
 		r.hosts = append(r.hosts, Host{Name: h.nr.Name, Addrs: h.nr.Addrs, Origin: origin, Source: r.t.Source})
 	}
+}
+
+// leavesScope names the first alias of nr that leaves the scope ("" when none does, or when
+// CIDRs are in scope and every address is inside them).
+func (r *run) leavesScope(nr *nameResult) string {
+	for _, h := range nr.Hops {
+		if r.scope.HasName(h.To) {
+			continue
+		}
+		if r.scope.hasPrefixes() {
+			all := true
+			for _, a := range nr.Addrs {
+				all = all && r.scope.HasAddr(a)
+			}
+			if all {
+				return ""
+			}
+		}
+		return "CNAME " + h.From + " → " + h.To
+	}
+	return ""
 }

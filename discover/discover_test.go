@@ -447,8 +447,10 @@ wild.test. 300 IN SOA ns.wild.test. h.wild.test. 1 3600 600 86400 300
 real.wild.test. 300 IN A 127.0.3.1
 xmpp.wild.test. 300 IN A 127.0.3.99
 alias.wild.test. 300 IN CNAME gone.elsewhere.test.
+cdn.wild.test. 300 IN CNAME edge.cdn.test.
+edge.cdn.test. 300 IN A 127.0.3.50
 `)
-	d := newTest(t, Options{Resolvers: []string{z.Resolver()}, Wordlist: []string{"real", "www", "xmpp", "alias", "nothere.deeper"}, NoFallback: true})
+	d := newTest(t, Options{Resolvers: []string{z.Resolver()}, Wordlist: []string{"real", "www", "xmpp", "alias", "cdn", "nothere.deeper"}, NoFallback: true})
 	res, err := d.Discover(context.Background(), []model.Target{target("wild.test")})
 	if err != nil {
 		t.Fatal(err)
@@ -459,6 +461,9 @@ alias.wild.test. 300 IN CNAME gone.elsewhere.test.
 	}
 	if strings.Join(hosts, " ") != "real.wild.test" {
 		t.Errorf("hosts %q, want only real.wild.test (www and xmpp are wildcard answers)", hosts)
+	}
+	if !findNote(res, "skipped", "cdn.wild.test", "CNAME cdn.wild.test → edge.cdn.test leads outside the scope") {
+		t.Errorf("brute-forced alias out of scope not skipped: %+v", res.Notes)
 	}
 	obs := res.Domains[0]
 	if len(obs.Wildcards) == 0 || obs.Wildcards[0].Level != "wild.test" || obs.Wildcards[0].Answers[0] != "127.0.3.99" {

@@ -2,6 +2,7 @@ package discover
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -56,6 +57,19 @@ type nameEntry struct {
 }
 
 func (d *Discoverer) resolveName(ctx context.Context, name string) *nameResult {
+	return d.resolveNameWith(ctx, name, nil)
+}
+
+// chaseResult is the outcome of chasing one type.
+type chaseResult struct {
+	hops  []cnameHop
+	addrs []netip.Addr
+	rcode string
+	err   error
+}
+
+// resolveNameWith is resolveName reusing an A answer already chased (brute force asks A first).
+func (d *Discoverer) resolveNameWith(ctx context.Context, name string, preA *chaseResult) *nameResult {
 	name = canonical(name)
 	d.cache.mu.Lock()
 	if d.cache.m == nil {
@@ -75,20 +89,29 @@ func (d *Discoverer) resolveName(ctx context.Context, name string) *nameResult {
 			return &nameResult{Name: name, Final: name, Err: ctx.Err()}
 		}
 	}
-	e.res = d.doResolve(ctx, name)
+	e.res = d.doResolve(ctx, name, preA)
 	close(e.done)
 	return e.res
 }
 
-func (d *Discoverer) doResolve(ctx context.Context, name string) *nameResult {
+func (d *Discoverer) doResolve(ctx context.Context, name string, preA *chaseResult) *nameResult {
 	res := &nameResult{Name: name, Final: name}
 	var errs []string
 	answered := false
 	for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		hops, addrs, rcode, err := d.chase(ctx, name, qt)
+		var hops []cnameHop
+		var addrs []netip.Addr
+		var rcode string
+		var err error
+		if qt == dns.TypeA && preA != nil {
+			hops, addrs, rcode, err = preA.hops, preA.addrs, preA.rcode, preA.err
+		} else {
+			hops, addrs, rcode, err = d.chase(ctx, name, qt)
+		}
 		if err != nil {
 			errs = append(errs, err.Error())
-			if _, bad := err.(*formatError); bad || ctx.Err() != nil {
+			var fe *formatError
+			if errors.As(err, &fe) || ctx.Err() != nil {
 				res.Err = err
 				return res
 			}
