@@ -139,12 +139,12 @@ func TestMinimal(t *testing.T) {
 
 func TestCode(t *testing.T) {
 	tests := map[string]string{
-		"plain":   "`plain`",
-		"a`b":     "``a`b``",
-		"`x`":     "`` `x` ``",
-		"p|q":     "`p\\|q`",
-		"l1\nl2":  "`l1 l2`",
-		"``` x":   "```` ``` x ````",
+		"plain":        "`plain`",
+		"a`b":          "``a`b``",
+		"`x`":          "`` `x` ``",
+		"p|q":          "`p\\|q`",
+		"l1\nl2":       "`l1 l2`",
+		"``` x":        "```` ``` x ````",
 		"ok\u202eevil": "`ok evil`",
 	}
 	for in, want := range tests {
