@@ -42,6 +42,10 @@ type EngineVersion struct {
 	// the first suite the client offers that it supports, "" when it could not be told (fewer
 	// than two suites, or the server answered inconsistently).
 	Preference string `json:"preference,omitempty"`
+	// Inferred is true when the suites of this version (TLS 1.0 or 1.1) were taken from TLS
+	// 1.2's, limited to the suites this version defines, and confirmed rather than enumerated
+	// one by one: the server's first choice matched, and it refused every other suite.
+	Inferred bool `json:"inferred,omitempty"`
 	// Error is why probing this version ended abnormally (timeout, garbage, reset …); a plain
 	// refusal (alert or closed connection on the first hello) is not an error.
 	Error       string `json:"error,omitempty"`

@@ -350,11 +350,19 @@ func TestRealServers(t *testing.T) {
 			target := fmt.Sprintf("%s:%d", addr, port)
 			startServer(t, target, sv.bin, sv.args(addr, port)...)
 
-			d := &counter{addr: target}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
+			// Exhaustive (every version suite by suite) and the default (TLS 1.0/1.1 confirmed
+			// from TLS 1.2) must both equal the truth.
+			exhaustive, err := Scan(ctx, (&counter{addr: target}).dial, Options{ServerName: "localhost", Timeout: 5 * time.Second,
+				Exhaustive: true, SignatureAlgorithms: sv.want.sigalgs != nil})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkTruth(t, exhaustive, sv.want)
 			start := time.Now()
-			f, err := Scan(ctx, d.dial, Options{ServerName: "localhost", Timeout: 5 * time.Second})
+			f, err := Scan(ctx, (&counter{addr: target}).dial, Options{ServerName: "localhost", Timeout: 5 * time.Second,
+				SignatureAlgorithms: sv.want.sigalgs != nil})
 			ours := time.Since(start)
 			if err != nil {
 				t.Fatal(err)
@@ -364,8 +372,8 @@ func TestRealServers(t *testing.T) {
 			proxy, peerConns := countingProxy(t, fmt.Sprintf("127.0.7.%d", i+1), target)
 			ss, theirs := runSSLScan(t, sslscanBin, proxy)
 			compareSSLScan(t, f, ss)
-			t.Logf("engine: %d connections, %v; sslscan: %d connections, %v (ratio conns %.2f, time %.3f)",
-				f.Connections, ours.Round(time.Millisecond), peerConns.Load(), theirs.Round(time.Millisecond),
+			t.Logf("engine: %d connections (%d exhaustive), %v; sslscan: %d connections, %v (ratio conns %.2f, time %.3f)",
+				f.Connections, exhaustive.Connections, ours.Round(time.Millisecond), peerConns.Load(), theirs.Round(time.Millisecond),
 				float64(f.Connections)/float64(peerConns.Load()), ours.Seconds()/theirs.Seconds())
 			if 2*int64(f.Connections) > peerConns.Load() {
 				t.Errorf("engine used %d connections, more than half of sslscan's %d", f.Connections, peerConns.Load())

@@ -18,6 +18,7 @@ const (
 	alertIllegalParameter   uint8 = 47
 	alertProtocolVersion    uint8 = 70
 	alertInsufficientSecure uint8 = 71
+	alertInternalError      uint8 = 80
 )
 
 func (e *AlertError) Error() string {

@@ -39,8 +39,12 @@ type Options struct {
 	Versions []uint16
 	// SkipGroups leaves key exchange group enumeration out.
 	SkipGroups bool
-	// SkipSignatureAlgorithms leaves the TLS 1.2 signature algorithm enumeration out.
-	SkipSignatureAlgorithms bool
+	// SignatureAlgorithms enumerates the TLS 1.2 signature schemes the server signs with
+	// (one connection per scheme accepted, so it is off by default).
+	SignatureAlgorithms bool
+	// Exhaustive enumerates TLS 1.0 and 1.1 suite by suite even when TLS 1.2's result lets
+	// the engine infer them (see model.EngineVersion.Inferred).
+	Exhaustive bool
 }
 
 // AllVersions lists every protocol version the engine probes, oldest first.
@@ -53,6 +57,8 @@ type engine struct {
 	sem   chan struct{}
 	// bundle is the fixed bundle size: MaxSuitesPerHello, or 128 when adaptive.
 	bundle int
+	// bigOK is set once the server answered a hello with more than bundle suites.
+	bigOK atomic.Bool
 
 	mu sync.Mutex
 	dh []model.DHParams
@@ -90,6 +96,13 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 	vers := make([]model.EngineVersion, len(opts.Versions))
 	var groups13 []model.EngineGroup
 	var groupsErr string
+	// TLS 1.0 and 1.1 wait for TLS 1.2, whose suites let them be confirmed instead of
+	// enumerated; everything else runs at once.
+	var tls12 *model.EngineVersion
+	tls12Done := make(chan struct{})
+	if !slices.Contains(opts.Versions, VersionTLS12) || opts.Exhaustive {
+		close(tls12Done)
+	}
 	var wg sync.WaitGroup
 	for i, v := range opts.Versions {
 		wg.Go(func() {
@@ -102,8 +115,17 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 				if vers[i].Supported && !opts.SkipGroups {
 					groups13, groupsErr = e.enumGroups13(ctx, first)
 				}
+			case VersionTLS12:
+				vers[i] = e.enumTLS(ctx, v, nil)
+				if !opts.Exhaustive {
+					tls12 = &vers[i]
+					close(tls12Done)
+				}
+			case VersionTLS10, VersionTLS11:
+				<-tls12Done
+				vers[i] = e.enumTLS(ctx, v, tls12)
 			default:
-				vers[i] = e.enumTLS(ctx, v)
+				vers[i] = e.enumTLS(ctx, v, nil)
 			}
 		})
 	}
@@ -124,7 +146,7 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 			}
 		}
 	}
-	if !opts.SkipSignatureAlgorithms {
+	if opts.SignatureAlgorithms {
 		for _, ev := range vers {
 			if ev.VersionID == VersionTLS12 {
 				facts.SignatureAlgorithms, facts.SignatureAlgorithmsError = e.enumSigAlgs(ctx, ev)
@@ -318,13 +340,15 @@ type pick struct {
 
 // enumSuites runs the offer / remove-chosen loop for one version.
 func (e *engine) enumSuites(ctx context.Context, v uint16, ev *model.EngineVersion) []pick {
-	if e.opts.MaxSuitesPerHello == 0 {
+	// SSL 3.0 servers are old enough to choke on large hellos, and modern servers refuse SSL 3.0
+	// with a handshake_failure that proves nothing: go straight to bundles there.
+	if e.opts.MaxSuitesPerHello == 0 && v != VersionSSL30 {
 		if all := candidates(v, math.MaxInt); len(all[0]) > e.bundle {
 			picks, definite := e.enumBundles(ctx, v, all, ev)
 			if len(picks) > 0 || definite || ev.Error != "" {
 				return picks
 			}
-			// The server refused the large hello: perhaps only for its size. Ask in bundles.
+			// The server refused the large hello, perhaps only for its size: ask in bundles.
 		}
 	}
 	picks, _ := e.enumBundles(ctx, v, candidates(v, e.bundle), ev)
@@ -345,10 +369,13 @@ func (e *engine) enumBundles(ctx context.Context, v uint16, bundles [][]uint16, 
 				return picks, false
 			}
 			if r.refused != nil {
-				if a := r.alert(); len(picks) == 0 && a != nil && a.Description == alertProtocolVersion {
+				if len(picks) == 0 && versionRefusal(r) {
 					return nil, true // the version is not spoken
 				}
 				break
+			}
+			if len(remaining) > e.bundle {
+				e.bigOK.Store(true)
 			}
 			sh := r.sh
 			if got := sh.Version(); got != v {
@@ -495,8 +522,16 @@ func spansBundles(ids []uint16, byID map[uint16]pick) bool {
 	return false
 }
 
-func (e *engine) enumTLS(ctx context.Context, v uint16) model.EngineVersion {
+func (e *engine) enumTLS(ctx context.Context, v uint16, base *model.EngineVersion) model.EngineVersion {
 	ev := model.EngineVersion{Version: VersionName(v), VersionID: v}
+	if base != nil && base.Supported && base.Error == "" {
+		if done := e.confirm(ctx, v, *base, &ev); done {
+			return ev
+		}
+		// The inference did not hold: enumerate this version suite by suite.
+		conns := ev.Connections
+		ev = model.EngineVersion{Version: VersionName(v), VersionID: v, Connections: conns}
+	}
 	picks := e.enumSuites(ctx, v, &ev)
 	if len(picks) == 0 {
 		return ev
@@ -706,4 +741,105 @@ func (e *engine) enumSigAlgs(ctx context.Context, ev model.EngineVersion) ([]str
 		remaining = slices.DeleteFunc(remaining, func(id uint16) bool { return id == sig })
 	}
 	return out, ""
+}
+
+// versionRefusal reports whether the server's refusal of the first hello for a version says
+// the version itself is not spoken. protocol_version says so; OpenSSL answers internal_error
+// when its configuration leaves no protocol ("no protocols available"); insufficient_security
+// is a refusal of the whole offer. handshake_failure, a decode error or a silent close can
+// also mean "no suite in common", or, for a large hello, "too many suites", so they do not.
+func versionRefusal(r probeResult) bool {
+	a := r.alert()
+	if a == nil {
+		return false
+	}
+	switch a.Description {
+	case alertProtocolVersion:
+		return true
+	case alertInternalError, alertInsufficientSecure:
+		return true
+	}
+	return false
+}
+
+// confirm tries to settle version v (TLS 1.0 or 1.1) from TLS 1.2's result in two
+// connections instead of one per suite. Servers choose suites independently of the version
+// apart from the versions a suite is defined for, so v should accept exactly base's suites
+// that exist in v, in the same order. The engine checks the server's first choice among them
+// and that none of the other candidates is accepted; if either check fails, it returns false
+// and the caller enumerates v in full.
+func (e *engine) confirm(ctx context.Context, v uint16, base model.EngineVersion, ev *model.EngineVersion) bool {
+	var inferred []model.EngineSuite
+	var ids []uint16
+	for _, s := range base.Suites {
+		if rs, ok := LookupSuite(s.ID); ok && rs.MinVersion <= v {
+			s.Group, s.DHBits = "", 0
+			inferred = append(inferred, s)
+			ids = append(ids, s.ID)
+		}
+	}
+	if len(ids) == 0 || len(ids) > e.bundle {
+		return false
+	}
+	offer := slices.Clone(ids)
+	slices.SortStableFunc(offer, func(a, b uint16) int { // our usual order: weakest first
+		sa, _ := LookupSuite(a)
+		sb, _ := LookupSuite(b)
+		return strengthRank(sa) - strengthRank(sb)
+	})
+	r := e.probe(ctx, e.baseHello(v, offer), true)
+	ev.Connections++
+	switch {
+	case r.err != nil:
+		ev.Error = r.err.Error()
+		return true
+	case r.refused != nil:
+		if versionRefusal(r) {
+			return true // v is not spoken
+		}
+		return false
+	case r.sh.Version() != v:
+		return true // the server answered an older version: v is not spoken
+	}
+	want := ids[0]
+	if base.Preference == "client" {
+		want = offer[0]
+	}
+	if r.sh.Suite != want {
+		return false
+	}
+	p := pick{suite: r.sh.Suite}
+	e.recordKX(v, r.sh.Suite, r, &p)
+	// Every other candidate must be refused.
+	var rest []uint16
+	for _, b := range candidates(v, math.MaxInt) {
+		for _, id := range b {
+			if !slices.Contains(ids, id) {
+				rest = append(rest, id)
+			}
+		}
+	}
+	size := e.bundle
+	if e.bigOK.Load() && e.opts.MaxSuitesPerHello == 0 {
+		size = len(rest)
+	}
+	for len(rest) > 0 {
+		n := min(size, len(rest))
+		r := e.probe(ctx, e.baseHello(v, rest[:n]), false)
+		ev.Connections++
+		if r.err != nil {
+			ev.Error = r.err.Error()
+			return true
+		}
+		if r.refused == nil {
+			return false // v accepts a suite TLS 1.2 does not: enumerate it
+		}
+		rest = rest[n:]
+	}
+	ev.Supported = true
+	ev.Inferred = true
+	ev.Preference = base.Preference
+	inferred[0].Group, inferred[0].DHBits = p.group, p.dhBits
+	ev.Suites = inferred
+	return true
 }
