@@ -36,6 +36,9 @@ func (d *decoder) decodeFile(data []byte) (*File, error) {
 	if len(data) > maxPolicyBytes {
 		return nil, ErrorList{{File: file, Msg: fmt.Sprintf("policy file is %d bytes; the limit is %d", len(data), maxPolicyBytes)}}
 	}
+	if line, depth := flowDepth(data); depth > maxFlowDepth {
+		return nil, ErrorList{{File: file, Line: line, Column: 1, Msg: fmt.Sprintf("brackets nested more than %d deep", maxFlowDepth)}}
+	}
 	f, err := parseYAML(data)
 	if err != nil {
 		d.syntaxError(err)
@@ -68,6 +71,37 @@ func (d *decoder) decodeFile(data []byte) (*File, error) {
 		return nil, d.errs
 	}
 	return out, nil
+}
+
+// maxFlowDepth bounds [ ] and { } nesting: the YAML parser slows down sharply on deep flow
+// nesting, and no policy needs more than a few levels.
+const maxFlowDepth = 32
+
+// flowDepth returns the deepest [ / { nesting outside comments, and its line. Brackets inside
+// quoted strings are counted too, so it may overcount but never undercounts real nesting.
+func flowDepth(data []byte) (line, maxDepth int) {
+	depth, ln := 0, 1
+	comment := false
+	for i, c := range data {
+		switch {
+		case c == '\n':
+			ln++
+			comment = false
+		case comment:
+		case c == '#' && (i == 0 || data[i-1] == ' ' || data[i-1] == '\t' || data[i-1] == '\n'):
+			comment = true
+		case c == '[' || c == '{':
+			depth++
+			if depth > maxDepth {
+				maxDepth, line = depth, ln
+			}
+		case c == ']' || c == '}':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return line, maxDepth
 }
 
 // parseYAML runs the YAML parser, turning a panic on pathological input into an error.
