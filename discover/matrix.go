@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	neturl "net/url"
 	"strconv"
 	"strings"
 )
@@ -31,6 +32,10 @@ func (d *Discoverer) fetch(ctx context.Context, url string) (int, []byte, error)
 	}
 	resp, err := d.http.Do(req)
 	if err != nil {
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is already in our message
+		}
 		return 0, nil, fmt.Errorf("GET %s: %w", url, err)
 	}
 	defer resp.Body.Close()
