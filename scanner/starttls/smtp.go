@@ -44,8 +44,11 @@ func mailDialogue(s *session, hello string) error {
 		}
 	}
 	offered := false
+	if code != 250 {
+		lines = nil // a forced attempt after a rejected EHLO: no extensions to read
+	}
 	for i, l := range lines {
-		if i == 0 && code == 250 {
+		if i == 0 {
 			s.hint(l) // the server's own name and often its product
 			continue
 		}
