@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	cdppage "github.com/chromedp/cdproto/page"
@@ -306,6 +307,39 @@ func TestReportInChromium(t *testing.T) {
 		if first := eval[string](t, tctx, `document.querySelector("#findings-table tbody tr").dataset.sev`); first != "critical" {
 			t.Errorf("first row after sorting severity descending: %s", first)
 		}
+	})
+
+	t.Run("dark mode and print", func(t *testing.T) {
+		bg := func() string {
+			return eval[string](t, tctx, `getComputedStyle(document.body).backgroundColor`)
+		}
+		light := bg()
+		media := func(m string, features ...*emulation.MediaFeature) {
+			t.Helper()
+			if _, err := chromedp.Call(tctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m, Features: features}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		media("", &emulation.MediaFeature{Name: "prefers-color-scheme", Value: "dark"})
+		dark := bg()
+		if dark == light || dark != "rgb(15, 19, 24)" {
+			t.Errorf("prefers-color-scheme dark: background %s (light %s)", dark, light)
+		}
+		png, err := chromedp.Run(tctx, chromedp.CaptureScreenshot())
+		if err == nil {
+			err = os.WriteFile(filepath.Join(t.TempDir(), "report-dark.png"), png, 0o644)
+		}
+		if err != nil {
+			t.Errorf("dark screenshot: %v", err)
+		}
+		media("print")
+		if d := eval[string](t, tctx, `getComputedStyle(document.getElementById("filters")).display`); d != "none" {
+			t.Errorf("filters shown in print (display %s)", d)
+		}
+		if got := bg(); got != "rgb(255, 255, 255)" {
+			t.Errorf("print background %s, want white", got)
+		}
+		media("")
 	})
 
 	png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
