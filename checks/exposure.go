@@ -123,11 +123,11 @@ var (
 	rulePlaintextMessaging = model.Rule{
 		ID:    "exposure/plaintext-messaging",
 		Title: "Messaging or mail port without any TLS",
-		Why: "A messaging or mail service (SMTP, IMAP, POP3, XMPP, MQTT, IRC) answers in plaintext here and offers no way " +
+		Why: "A messaging or mail service (SMTP, IMAP, POP3, ManageSieve, XMPP, MQTT, IRC, SIP, NNTP) answers in plaintext here and offers no way " +
 			"to upgrade to TLS (no STARTTLS, or a protocol without one). Messages, and often passwords, cross the network " +
 			"readable and modifiable by anyone on the path.",
-		Fix: "Offer STARTTLS on the plaintext port (SMTP, IMAP, POP3, XMPP) or move clients to the implicit-TLS port " +
-			"(465, 993, 995, 5223, 8883, 6697) and close the plaintext one.",
+		Fix: "Offer STARTTLS on the plaintext port (SMTP, IMAP, POP3, ManageSieve, XMPP, NNTP) or move clients to the " +
+			"implicit-TLS port (465, 993, 995, 5223, 8883, 6697, 5061 for SIP, 563 for NNTP) and close the plaintext one.",
 		Snippets: []model.Snippet{
 			{Software: "Postfix", Config: "smtpd_tls_cert_file = /etc/ssl/mail.pem\nsmtpd_tls_key_file = /etc/ssl/mail.key\nsmtpd_tls_security_level = may"},
 			{Software: "Dovecot", Config: "ssl = required\nssl_cert = </etc/ssl/mail.pem\nssl_key = </etc/ssl/mail.key"},
@@ -160,7 +160,8 @@ var (
 	databaseServices = []string{model.SvcMySQL, model.SvcPostgres, model.SvcMongoDB, model.SvcElasticsearch}
 	cacheServices    = []string{model.SvcRedis, model.SvcMemcached}
 	adminServices    = []string{model.SvcDocker, model.SvcEtcd, model.SvcKubernetes, model.SvcRDP, model.SvcVNC, model.SvcTelnet, model.SvcFTP}
-	messagingPlain   = []string{model.SvcSMTP, model.SvcIMAP, model.SvcPOP3, model.SvcXMPP, model.SvcMQTT, model.SvcIRC}
+	messagingPlain   = []string{model.SvcSMTP, model.SvcIMAP, model.SvcPOP3, model.SvcXMPP, model.SvcMQTT, model.SvcIRC,
+		model.SvcSIP, model.SvcNNTP, model.SvcSieve}
 )
 
 // exposureCheck judges what answers on an open port (Observation.Service).

@@ -117,6 +117,8 @@ func TestExposureRules(t *testing.T) {
 		}(), nil},
 		{"mqtt plaintext", perm, openPort("m.example.org", 1883, model.ServiceFacts{Service: model.SvcMQTT, StartTLS: no()}), []string{"exposure/plaintext-messaging"}},
 		{"mqtt over tls", perm, openPort("m.example.org", 8883, model.ServiceFacts{Service: model.SvcMQTT, TLS: true}), nil},
+		{"sip plaintext", perm, openPort("voip.example.org", 5060, model.ServiceFacts{Service: model.SvcSIP, StartTLS: no()}), []string{"exposure/plaintext-messaging"}},
+		{"sieve with starttls", perm, openPort("mx.example.org", 4190, model.ServiceFacts{Service: model.SvcSieve, StartTLS: yes()}), nil},
 		{"imap without starttls", perm, openPort("mx.example.org", 143, model.ServiceFacts{Service: model.SvcIMAP, StartTLS: no()}), []string{"exposure/plaintext-messaging"}},
 
 		// Policy-driven.

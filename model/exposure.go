@@ -37,6 +37,9 @@ const (
 	SvcPOP3          = "pop3"
 	SvcMQTT          = "mqtt"
 	SvcIRC           = "irc"
+	SvcSIP           = "sip"
+	SvcNNTP          = "nntp"
+	SvcSieve         = "sieve"
 )
 
 // ServiceFacts is what answered on one TCP port: facts only. Every string in it came from the

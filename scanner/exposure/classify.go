@@ -94,6 +94,14 @@ func classifyBanner(b []byte, f *model.ServiceFacts) (ambiguous220 bool, ok bool
 			f.Service = model.SvcSMTP
 			return false, true
 		}
+	case (strings.HasPrefix(line, "200 ") || strings.HasPrefix(line, "201 ")) && !strings.Contains(asciiLower(line), "ftp"):
+		// NNTP greets with 200 (posting allowed) or 201 (no posting), RFC 3977 §5.1.
+		f.Service = model.SvcNNTP
+		return false, true
+	case strings.HasPrefix(line, `"IMPLEMENTATION"`) || strings.HasPrefix(line, `"SIEVE"`) || strings.HasPrefix(line, `"SASL"`):
+		// ManageSieve greets with its capability list, RFC 5804 §1.7.
+		f.Service = model.SvcSieve
+		return false, true
 	case isIRCLine(line):
 		f.Service = model.SvcIRC
 		return false, true
@@ -560,4 +568,64 @@ func asciiLower(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// sieveDone: a ManageSieve capability list ends with an OK (or NO/BYE) line.
+func sieveDone(b []byte) bool {
+	return containsLinePrefix(b, "OK") || containsLinePrefix(b, "NO") || containsLinePrefix(b, "BYE")
+}
+
+// parseSieveCapabilities reads a ManageSieve capability list: whether "STARTTLS" is listed,
+// and the implementation string.
+func parseSieveCapabilities(b []byte, f *model.ServiceFacts) {
+	st := false
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.EqualFold(line, `"STARTTLS"`) {
+			st = true
+		}
+		if v, ok := strings.CutPrefix(line, `"IMPLEMENTATION" `); ok && f.Product == "" {
+			f.Product = clean(strings.Trim(v, `"`))
+		}
+	}
+	f.StartTLS = ptr(st)
+}
+
+// parseNNTPCapabilities reads the reply to CAPABILITIES (101 and a list ending in "."):
+// whether STARTTLS is listed.
+func parseNNTPCapabilities(b []byte) (ok bool, starttls bool) {
+	if !bytes.HasPrefix(b, []byte("101")) {
+		return false, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.EqualFold(strings.TrimSpace(line), "STARTTLS") {
+			starttls = true
+		}
+	}
+	return true, starttls
+}
+
+// parseSIP reads a SIP response ("SIP/2.0 200 OK" and headers) to OPTIONS.
+func parseSIP(b []byte, f *model.ServiceFacts) bool {
+	if !bytes.HasPrefix(b, []byte("SIP/2.0 ")) {
+		return false
+	}
+	f.Service = model.SvcSIP
+	line := firstLine(b)
+	if len(line) >= 11 && isDigits(line[8:11]) {
+		setExtra(f, "status", line[8:11])
+	}
+	for _, h := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(strings.TrimRight(h, "\r"), ":")
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "server", "user-agent":
+			if f.Product == "" {
+				f.Product = clean(strings.TrimSpace(v))
+			}
+		}
+	}
+	return true
 }

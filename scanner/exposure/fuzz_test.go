@@ -37,6 +37,7 @@ func FuzzClassifyBanner(f *testing.F) {
 		"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", "220 mx ESMTP Postfix\r\n", "220 (vsFTPd 3.0.3)\r\n",
 		"* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n", "+OK\r\n", "RFB 003.008\n", "\xff\xfd\x18",
 		":irc.test NOTICE * :*** Looking up your hostname\r\n", "<?xml version='1.0'?><stream:stream>",
+		"200 news ready\r\n", "\"IMPLEMENTATION\" \"x\"\r\n\"STARTTLS\"\r\nOK\r\n", "SIP/2.0 200 OK\r\nServer: x\r\n\r\n",
 		string(mysqlGreeting("8.0.35", 0xffff)), "\x10\x00\x00\x00\xff\x15\x04#HY000nope",
 	} {
 		f.Add([]byte(s))
@@ -49,6 +50,10 @@ func FuzzClassifyBanner(f *testing.F) {
 		parsePOP3Capa(b)
 		parseIMAPCapability(b)
 		parseIRC(b, &facts)
+		parseNNTPCapabilities(b)
+		parseSieveCapabilities(b, &facts)
+		sieveDone(b)
+		parseSIP(b, &facts)
 		smtpDone(b)
 		pop3Done(b)
 		if len(b) > 0 {

@@ -196,6 +196,23 @@ func (p *prober) followUp(s *session, greeting []byte, ambiguous220 bool) {
 			}
 		}
 		_, _ = s.exchange([]byte("QUIT\r\n"), w, hasLine)
+	case model.SvcNNTP:
+		if !p.tls {
+			r, _ := s.exchange([]byte("CAPABILITIES\r\n"), w, pop3Done)
+			if ok, st := parseNNTPCapabilities(r); ok {
+				p.f.StartTLS = ptr(st)
+			}
+		}
+		_, _ = s.exchange([]byte("QUIT\r\n"), w, hasLine)
+	case model.SvcSieve:
+		caps := greeting
+		if !sieveDone(caps) {
+			more, _ := s.exchange(nil, w, func(b []byte) bool { return sieveDone(append(caps[:len(caps):len(caps)], b...)) })
+			caps = append(caps[:len(caps):len(caps)], more...)
+		}
+		p.f.Banner = escape(caps, bannerKeep)
+		parseSieveCapabilities(caps, p.f)
+		_, _ = s.exchange([]byte("LOGOUT\r\n"), w, hasLine)
 	case model.SvcVNC:
 		v33 := p.f.Version == "003.003"
 		reply := []byte("RFB 003.008\n")
@@ -244,6 +261,7 @@ var plainProbes = []probe{
 	{"rdp", (*prober).probeRDP},
 	{"mqtt", (*prober).probeMQTT},
 	{"irc", (*prober).probeIRC},
+	{"sip", (*prober).probeSIP},
 }
 
 // tlsProbes are asked inside TLS when the TLS service does not speak first.
@@ -254,6 +272,7 @@ var tlsProbes = []probe{
 	{"redis", (*prober).probeRedis},
 	{"irc", (*prober).probeIRC},
 	{"ldap", (*prober).probeLDAP},
+	{"sip", (*prober).probeSIP},
 }
 
 // portHints name the probe to try first on well-known ports, so a conventional service is
@@ -263,7 +282,7 @@ var portHints = map[uint16]string{
 	6379: "redis", 11211: "memcached", 5432: "postgres", 27017: "mongodb", 27018: "mongodb",
 	5222: "xmpp", 5269: "xmpp", 5223: "tls", 5270: "tls", 389: "ldap", 636: "tls", 3389: "rdp",
 	1883: "mqtt", 8883: "tls", 6667: "irc", 6697: "tls", 9200: "http", 2375: "http", 2376: "tls",
-	2379: "http", 6443: "tls", 993: "tls", 995: "tls", 465: "tls", 10250: "tls",
+	2379: "http", 6443: "tls", 993: "tls", 995: "tls", 465: "tls", 10250: "tls", 5060: "sip", 5061: "tls",
 }
 
 // order puts the hinted probe first.
@@ -348,9 +367,10 @@ func (p *prober) tlsConfig() *tls.Config {
 	}
 }
 
-// pop3Done: a one-line -ERR, or a multi-line reply ended by a line holding only ".".
+// pop3Done: a one-line -ERR (POP3) or 4xx/5xx (NNTP), or a multi-line reply ended by a line
+// holding only ".".
 func pop3Done(b []byte) bool {
-	if bytes.HasPrefix(b, []byte("-ERR")) {
+	if bytes.HasPrefix(b, []byte("-ERR")) || (len(b) > 0 && (b[0] == '4' || b[0] == '5')) {
 		return hasLine(b)
 	}
 	return bytes.HasSuffix(b, []byte("\r\n.\r\n")) || bytes.HasSuffix(b, []byte("\n.\n"))

@@ -246,6 +246,33 @@ func TestIdentifyFakes(t *testing.T) {
 				return []byte{0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0x00, 0x00, 0x12, 0x34, 0x00, 0x02, 0x1f, 0x08, 0x00, 0x02, 0x00, 0x00, 0x00}
 			})
 		}, model.SvcRDP, "", "", false, nil, nil, map[string]string{"selected_protocol": "hybrid", "nla": "true"}},
+		{"nntp", func(testing.TB) func(net.Conn) {
+			return lineServer("200 news.test InterNetNews NNRP server INN 2.7.1 ready (posting ok)\r\n", func(l string) string {
+				if l == "CAPABILITIES" {
+					return "101 Capability list:\r\nVERSION 2\r\nREADER\r\nSTARTTLS\r\n.\r\n"
+				}
+				return "205 bye\r\n"
+			})
+		}, model.SvcNNTP, "", "", false, nil, b(true), nil},
+		{"sieve", func(testing.TB) func(net.Conn) {
+			return func(c net.Conn) {
+				_, _ = io.WriteString(c, "\"IMPLEMENTATION\" \"Dovecot Pigeonhole\"\r\n\"SIEVE\" \"fileinto reject\"\r\n")
+				time.Sleep(50 * time.Millisecond) // the rest of the list in a second segment
+				_, _ = io.WriteString(c, "\"SASL\" \"\"\r\n\"STARTTLS\"\r\n\"VERSION\" \"1.0\"\r\nOK \"ready\"\r\n")
+				_, _ = io.Copy(io.Discard, io.LimitReader(c, 1024))
+			}
+		}, model.SvcSieve, "Dovecot Pigeonhole", "", false, nil, b(true), nil},
+		{"sip", func(testing.TB) func(net.Conn) {
+			return func(c net.Conn) {
+				buf := make([]byte, 2048)
+				n, _ := c.Read(buf)
+				if !bytes.HasPrefix(buf[:n], []byte("OPTIONS sip:")) {
+					return
+				}
+				_, _ = io.WriteString(c, "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP rampart.invalid;branch=z9hG4bK-rampart-probe\r\nServer: Asterisk PBX 20.5.0\r\nContent-Length: 0\r\n\r\n")
+				_, _ = io.Copy(io.Discard, io.LimitReader(c, 1024))
+			}
+		}, model.SvcSIP, "Asterisk PBX 20.5.0", "", false, nil, b(false), map[string]string{"status": "200"}},
 		{"mqtt-auth", func(testing.TB) func(net.Conn) {
 			return binaryServer(func(in []byte) []byte {
 				if len(in) < 2 || in[0] != 0x10 || !bytes.Contains(in, []byte("MQTT")) {

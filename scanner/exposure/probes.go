@@ -264,3 +264,34 @@ func (p *prober) plaintextNoUpgrade() {
 		p.f.StartTLS = ptr(false)
 	}
 }
+
+// sipOptions is a SIP OPTIONS request (RFC 3261 §11): the capability query every SIP element
+// answers, outside any dialog.
+func (p *prober) sipOptions() []byte {
+	h := strings.Trim(p.host(), "[]")
+	transport := "TCP"
+	if p.tls {
+		transport = "TLS"
+	}
+	return []byte("OPTIONS sip:" + h + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/" + transport + " rampart.invalid;branch=z9hG4bK-rampart-probe\r\n" +
+		"Max-Forwards: 70\r\n" +
+		"To: <sip:" + h + ">\r\n" +
+		"From: <sip:rampart@rampart.invalid>;tag=rampart\r\n" +
+		"Call-ID: rampart-probe@rampart.invalid\r\n" +
+		"CSeq: 1 OPTIONS\r\n" +
+		"Accept: application/sdp\r\n" +
+		"Content-Length: 0\r\n\r\n")
+}
+
+func (p *prober) probeSIP(s *session) bool {
+	r, _ := s.exchange(p.sipOptions(), p.opts.ProbeWait, func(b []byte) bool {
+		return bytes.Contains(b, []byte("\r\n\r\n")) || (len(b) >= 8 && !bytes.HasPrefix(b, []byte("SIP/2.0 ")))
+	})
+	if !parseSIP(r, p.f) {
+		return false
+	}
+	p.keep(r)
+	p.plaintextNoUpgrade()
+	return true
+}
