@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math"
+	"net"
 	"slices"
 	"sort"
 	"strings"
@@ -191,7 +192,9 @@ func (e *engine) baseHello(v uint16, suites []uint16) *ClientHello {
 		ch.RenegotiationSCSV = true
 		return ch
 	}
-	ch.ServerName = e.opts.ServerName
+	if net.ParseIP(e.opts.ServerName) == nil { // RFC 6066: SNI carries host names, never addresses
+		ch.ServerName = e.opts.ServerName
+	}
 	ch.ALPN = e.opts.ALPN
 	ch.RenegotiationSCSV = v <= VersionTLS12
 	ch.Pad = true
