@@ -19,6 +19,8 @@ type matrixView struct {
 	Groups        []model.EngineGroup
 	GroupsVersion string
 	GroupsError   string
+	SigAlgs       []string
+	SigAlgsError  string
 	DH            []model.DHParams
 	Connections   int
 	Duration      string
@@ -27,7 +29,7 @@ type matrixView struct {
 
 type matrixCol struct {
 	Name, Class, Preference, Error string
-	Supported                      bool
+	Supported, Inferred            bool
 }
 
 type matrixRow struct {
@@ -63,14 +65,15 @@ var strengthRank = map[string]int{"good": 0, "ok": 1, "weak": 2, "bad": 3, "": 4
 
 func engineMatrix(e *model.TLSEngineFacts) *matrixView {
 	m := &matrixView{Groups: e.Groups, GroupsVersion: visible(e.GroupsVersion), GroupsError: visible(e.GroupsError),
-		DH: e.DH, Connections: e.Connections, Duration: fmtDuration(e.Duration)}
+		DH: e.DH, Connections: e.Connections, Duration: fmtDuration(e.Duration),
+		SigAlgs: visibleAll(e.SignatureAlgorithms), SigAlgsError: visible(e.SignatureAlgorithmsError)}
 	// Newest version first: the matrix reads left to right from best to worst.
 	versions := append([]model.EngineVersion(nil), e.Versions...)
 	sort.SliceStable(versions, func(i, j int) bool { return versions[i].VersionID > versions[j].VersionID })
 	rows := map[uint16]*matrixRow{}
 	var order []uint16
 	for vi, v := range versions {
-		col := matrixCol{Name: visible(v.Version), Supported: v.Supported, Preference: v.Preference, Error: visible(v.Error)}
+		col := matrixCol{Name: visible(v.Version), Supported: v.Supported, Inferred: v.Inferred, Preference: visible(v.Preference), Error: visible(v.Error)}
 		if v.Supported {
 			col.Class = versionClass(v.Version)
 		}
@@ -409,7 +412,7 @@ func domain(o model.DomainObservation) *domainFacts {
 	v := &domainFacts{Resolvers: visibleAll(o.Resolvers), Subdomains: visibleAll(o.Subdomains)}
 	if d := o.DNSSEC; d != nil {
 		c := *d
-		c.Zone, c.Error, c.ValidatedBy = visible(c.Zone), visible(c.Error), visibleAll(c.ValidatedBy)
+		c.Zone, c.Error, c.DSError, c.ValidatedBy = visible(c.Zone), visible(c.Error), visible(c.DSError), visibleAll(c.ValidatedBy)
 		v.DNSSEC = &c
 	}
 	if c := o.CAA; c != nil {

@@ -113,6 +113,10 @@ func TestSections(t *testing.T) {
 		`<polyline class="line stroke-high"`,    // trend chart
 		"Certificate rotations", "tls.versions", // drift details
 		`data-new="1"`, "expired 12 days ago", "R11",
+		"Protocols × cipher suites", "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "inferred", "rsa_pss_rsae_sha256", // engine matrix
+		"Handshake features", "inappropriate_fallback(86)", "Availability", "19 of 20 succeeded", // features, availability
+		"Open ports and services", "STARTTLS (smtp)", "chain complete", "XMPP identity example.org via DNS-ID",
+		"e_sub_cert_aia_does_not_contain_ocsp_url", "DNSSEC", "letsencrypt.org", "_xmpp-client._tcp.example.org", "TLS-RPT",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q", want)

@@ -22,14 +22,15 @@ func engine() *model.TLSEngineFacts {
 	return &model.TLSEngineFacts{
 		Versions: []model.EngineVersion{
 			{Version: "SSLv3", VersionID: 0x0300, Connections: 1},
-			{Version: "TLS 1.0", VersionID: 0x0301, Supported: true, Preference: "server", Suites: []model.EngineSuite{cbc, rsa, des}, Connections: 4},
+			{Version: "TLS 1.0", VersionID: 0x0301, Supported: true, Preference: "server", Inferred: true, Suites: []model.EngineSuite{cbc, rsa, des}, Connections: 4},
 			{Version: "TLS 1.1", VersionID: 0x0302, Connections: 1},
 			{Version: "TLS 1.2", VersionID: 0x0303, Supported: true, Preference: "server", Suites: []model.EngineSuite{gcm, chacha, cbc, rsa}, Connections: 5},
 			{Version: "TLS 1.3", VersionID: 0x0304, Connections: 1},
 		},
-		Groups:        []model.EngineGroup{{ID: 0x001d, Name: "x25519", Bits: 256}, {ID: 0x0017, Name: "secp256r1", Bits: 256}},
-		GroupsVersion: "TLS 1.2",
-		Connections:   14, Duration: 1900 * time.Millisecond,
+		Groups:              []model.EngineGroup{{ID: 0x001d, Name: "x25519", Bits: 256}, {ID: 0x0017, Name: "secp256r1", Bits: 256}},
+		GroupsVersion:       "TLS 1.2",
+		SignatureAlgorithms: []string{"rsa_pss_rsae_sha256", "rsa_pkcs1_sha256"},
+		Connections:         14, Duration: 1900 * time.Millisecond,
 	}
 }
 
