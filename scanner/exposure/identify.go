@@ -116,7 +116,13 @@ func identify(ctx context.Context, d Dialer, addr netip.AddrPort, first net.Conn
 // whether the service was identified (or spoke at all: an unknown greeting is kept as is).
 func (p *prober) banner(s *session) bool {
 	p.f.Probes = append(p.f.Probes, "banner")
-	b, err := s.exchange(nil, p.opts.BannerWait, bannerDone)
+	wait := p.opts.BannerWait
+	if _, hinted := portHints[p.addr.Port()]; hinted && !p.tls {
+		// The port's usual service waits for the client: a short wait still catches a
+		// different, server-first service there.
+		wait /= 4
+	}
+	b, err := s.exchange(nil, wait, bannerDone)
 	if len(b) == 0 {
 		if err != nil && !errors.Is(err, errNoReply) {
 			setExtra(p.f, "banner_wait", "closed without data: "+err.Error())

@@ -415,3 +415,34 @@ func TestIdentifyClosedPort(t *testing.T) {
 		t.Fatalf("closed port: %+v", f)
 	}
 }
+
+// TestIdentifyWellKnownHTTPSPort: on 8443 the banner waits are cut short (nothing speaks
+// first there), so identification takes well under one full banner wait.
+func TestIdentifyWellKnownHTTPSPort(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.34.1:8443")
+	if err != nil {
+		t.Skipf("127.0.34.1:8443 unavailable: %v", err)
+	}
+	handle := tlsWrap(t, httpServer(map[string]string{"*": httpResp("200 OK", "Server: nginx/1.22.1\r\n", "ok")}))
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); handle(c) }()
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close() })
+	opts := IdentifyOptions{BannerWait: 2 * time.Second, ProbeWait: time.Second}
+	start := time.Now()
+	f := Identify(context.Background(), testDialer(), netip.MustParseAddrPort("127.0.34.1:8443"), opts)
+	took := time.Since(start)
+	if f.Service != model.SvcHTTP || !f.TLS || f.Product != "nginx" {
+		t.Fatalf("got %+v", f)
+	}
+	if took >= opts.BannerWait {
+		t.Fatalf("took %v, want under one banner wait (%v)", took, opts.BannerWait)
+	}
+}

@@ -69,13 +69,18 @@ func (p *prober) probeTLS(s *session) bool {
 	p.f.TLSVersion = tls.VersionName(tc.ConnectionState().Version)
 	p.tls = true
 	inner := &session{conn: tc}
-	spoke := p.banner(inner)
+	// On the usual HTTPS ports nothing speaks first: skip the banner wait.
+	spoke := !httpsPorts[p.addr.Port()] && p.banner(inner)
 	inner.close()
 	if !spoke {
 		p.runProbes(tlsProbes)
 	}
 	return true
 }
+
+// httpsPorts are ports where TLS almost always wraps HTTP (web, Matrix federation, the
+// Kubernetes, Docker and kubelet APIs).
+var httpsPorts = map[uint16]bool{443: true, 8443: true, 9443: true, 8448: true, 6443: true, 2376: true, 10250: true}
 
 // probeHTTP sends GET / and, for API servers, GET /version.
 func (p *prober) probeHTTP(s *session) bool {
