@@ -208,6 +208,17 @@ postlog unix-dgram n - n - 1 postlogd
 	})
 }
 
+// dovecotExtras are the Dovecot protocols beyond IMAP: name, Debian package, the binary that
+// package installs, the listener block, and the dialogue that speaks it.
+var dovecotExtras = []struct {
+	protocol, pkg, binary, proto string
+	listener                     string // %d is the port
+}{
+	{"pop3", "dovecot-pop3d", "pop3-login", "pop3", "service pop3-login {\n  inet_listener pop3 {\n    port = %d\n  }\n  inet_listener pop3s {\n    port = 0\n  }\n}\n"},
+	{"sieve", "dovecot-managesieved", "managesieve-login", "sieve", "service managesieve-login {\n  inet_listener sieve {\n    port = %d\n  }\n}\n"},
+	{"lmtp", "dovecot-lmtpd", "lmtp", "lmtp", "service lmtp {\n  inet_listener lmtp {\n    port = %d\n  }\n}\n"},
+}
+
 func TestRealDovecot(t *testing.T) {
 	bin := testenv.LookPath(t, "dovecot", "dovecot-imapd")
 	testenv.NeedRoot(t) // dovecot drops to its dovecot/dovenull users
@@ -219,11 +230,24 @@ func TestRealDovecot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The other protocols run in the same server when their packages are installed; a missing
+	// one is skipped (failed under RAMPART_REAL_SERVERS=1) in its own subtest below.
+	protocols, listeners := []string{"imap"}, ""
+	extraAddr := map[string]string{}
+	for _, x := range dovecotExtras {
+		if _, err := os.Stat(filepath.Join("/usr/lib/dovecot", x.binary)); err != nil {
+			continue
+		}
+		p := freePort(t, host)
+		protocols = append(protocols, x.protocol)
+		listeners += fmt.Sprintf(x.listener, p)
+		extraAddr[x.protocol] = net.JoinHostPort(host, strconv.Itoa(p))
+	}
 	conf := filepath.Join(dir, "dovecot.conf")
 	writeFile(t, conf, fmt.Sprintf(`base_dir = %[1]s/run
 state_dir = %[1]s/state
 log_path = %[1]s/dovecot.log
-protocols = imap
+protocols = %[4]s
 listen = %[2]s
 ssl = yes
 ssl_cert = <%[1]s/cert.pem
@@ -248,7 +272,7 @@ service imap-login {
     port = 0
   }
 }
-`, dir, host, port), 0o644)
+%[5]s`, dir, host, port, strings.Join(protocols, " "), listeners), 0o644)
 	cmd := exec.Command(bin, "-F", "-c", conf)
 	stop := func() {
 		if cmd.Process != nil {
@@ -256,9 +280,13 @@ service imap-login {
 		}
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	startServer(t, cmd, stop, filepath.Join(dir, "dovecot.log"), addr)
+	addrs := []string{addr}
+	for _, a := range extraAddr {
+		addrs = append(addrs, a)
+	}
+	startServer(t, cmd, stop, filepath.Join(dir, "dovecot.log"), addrs...)
 
-	t.Run("starttls-logindisabled", func(t *testing.T) {
+	t.Run("imap-starttls-logindisabled", func(t *testing.T) {
 		c, f, err := negotiateReal(t, addr, "127.0.0.1", "imap", Options{})
 		if err != nil {
 			t.Fatalf("Negotiate: %v", err)
@@ -273,7 +301,7 @@ service imap-login {
 	// Dovecot treats a client whose address equals the server's as secured and then allows
 	// clear-text authentication (its documented disable_plaintext_auth exception): the same
 	// server, reached from its own address, advertises AUTH=PLAIN and LOGIN before TLS.
-	t.Run("plaintext-auth-from-own-address", func(t *testing.T) {
+	t.Run("imap-plaintext-auth-from-own-address", func(t *testing.T) {
 		c, f, err := negotiateReal(t, addr, host, "imap", Options{})
 		if err != nil {
 			t.Fatalf("Negotiate: %v", err)
@@ -281,6 +309,19 @@ service imap-login {
 		wantList(t, f.PlaintextAuth, []string{"PLAIN", "LOGIN"})
 		proveTLS(t, c, "")
 	})
+	for _, x := range dovecotExtras {
+		t.Run(x.protocol, func(t *testing.T) {
+			testenv.LookPath(t, filepath.Join("/usr/lib/dovecot", x.binary), x.pkg)
+			c, f, err := negotiateReal(t, extraAddr[x.protocol], "127.0.0.1", x.proto, Options{})
+			if err != nil {
+				t.Fatalf("Negotiate: %v", err)
+			}
+			want(t, f.Offered, "STARTTLS offered")
+			want(t, strings.Contains(f.Software, "Dovecot"), "Dovecot named")
+			wantList(t, f.PlaintextAuth, nil)
+			proveTLS(t, c, "")
+		})
+	}
 }
 
 func TestRealProsody(t *testing.T) {
