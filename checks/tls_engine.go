@@ -190,13 +190,43 @@ var (
 	}
 )
 
+var (
+	ruleSuiteNotAllowed = model.Rule{
+		ID:    "tls/suite-not-allowed",
+		Title: "Cipher suite outside the policy",
+		Why: "The policy names the suites this estate may offer (an allow-list such as Mozilla's, or a forbidden list), " +
+			"and the server accepts one it does not allow. Suites already reported as NULL, anonymous, export or weak are not repeated here.",
+		Fix:             "Limit the server's cipher list to the suites the policy allows.",
+		Snippets:        engineSuiteSnippets,
+		References:      []model.Reference{engineRefMozilla, engineRefNIST, engineRefBSI},
+		DefaultSeverity: model.SeverityMedium,
+		Tags:            []string{"tls", "cipher", "policy", "CWE-327"},
+	}
+	ruleGroupNotAllowed = model.Rule{
+		ID:    "tls/group-not-allowed",
+		Title: "Key exchange group outside the policy",
+		Why: "The server accepts a key exchange group the policy does not allow, or an elliptic curve smaller than its " +
+			"min_ec_bits; clients that offer it get weaker (or non-approved) key exchange.",
+		Fix: "Limit the server's groups to the policy's list.",
+		Snippets: []model.Snippet{
+			{Software: "nginx", Config: "ssl_ecdh_curve X25519MLKEM768:X25519:prime256v1:secp384r1;"},
+			{Software: "Postfix", Config: "tls_eecdh_auto_curves = X25519 prime256v1 secp384r1"},
+			{Software: "Dovecot", Config: "ssl_curve_list = X25519:prime256v1:secp384r1"},
+		},
+		References:      []model.Reference{engineRefMozilla, engineRefNIST, engineRefBSI},
+		DefaultSeverity: model.SeverityLow,
+		Tags:            []string{"tls", "key-exchange", "policy"},
+	}
+)
+
 // tlsEngineCheck judges the versions, suites and key exchange parameters the raw ClientHello
 // engine enumerated.
 func tlsEngineCheck() Check {
 	return Check{
 		Name: "tls-engine",
 		Rules: []model.Rule{ruleSSLv2, ruleSSLv3, ruleDeprecatedProtocol, ruleNoTLS13, ruleWeakCipher, ruleExportCipher,
-			ruleNullCipher, ruleAnonCipher, ruleNoFS, ruleNoAEAD, ruleCBCPreferred, ruleSmallDH, ruleNoServerPreference},
+			ruleNullCipher, ruleAnonCipher, ruleNoFS, ruleNoAEAD, ruleCBCPreferred, ruleSmallDH, ruleNoServerPreference,
+			ruleSuiteNotAllowed, ruleGroupNotAllowed},
 		Run: runTLSEngine,
 	}
 }
@@ -219,6 +249,20 @@ func runTLSEngine(in *Input, r *Reporter) {
 	engineProtocols(in.Thresholds, e, versions, r)
 	engineSuites(in.Thresholds, e, r)
 	engineDH(in.Thresholds, e, r)
+	engineGroups(in.Thresholds, e, r)
+}
+
+func engineGroups(t policies.Thresholds, e *model.TLSEngineFacts, r *Reporter) {
+	for _, g := range e.Groups {
+		ev := map[string]string{"group": g.Name, "version": e.GroupsVersion}
+		switch {
+		case !t.GroupAllowed(g.Name):
+			r.Raise(ruleGroupNotAllowed.ID, g.Name, fmt.Sprintf("The server accepts the group %s, which the policy does not allow.", g.Name), ev)
+		case t.MinECBits > 0 && g.Bits > 0 && g.Bits < t.MinECBits && !g.PostQuantum && !strings.HasPrefix(g.Name, "ffdhe"):
+			ev["bits"] = strconv.Itoa(g.Bits)
+			r.Raise(ruleGroupNotAllowed.ID, g.Name, fmt.Sprintf("The server accepts the %d-bit curve %s; the policy's minimum is %d bits.", g.Bits, g.Name, t.MinECBits), ev)
+		}
+	}
 }
 
 func engineProtocols(t policies.Thresholds, e *model.TLSEngineFacts, versions string, r *Reporter) {
@@ -293,6 +337,13 @@ func engineSuites(t policies.Thresholds, e *model.TLSEngineFacts, r *Reporter) {
 		case engineWeakCipher(s) && (s.Cipher == "RC4" || !engineSuiteAllowed(t, s.Name)):
 			ev["cipher"] = fmt.Sprintf("%s %d-bit", s.Cipher, s.Bits)
 			r.Raise(ruleWeakCipher.ID, s.Name, on, ev)
+		default:
+			// Forward secrecy and AEAD requirements are reported once, below.
+			if ok, reason := t.SuiteAllowed(s.Name); !ok && reason != "no forward secrecy" && reason != "not an AEAD cipher" &&
+				!(engineWeakCipher(s) && engineSuiteAllowed(t, s.Name)) {
+				ev["reason"] = reason
+				r.Raise(ruleSuiteNotAllowed.ID, s.Name, on+" The policy does not allow it: "+reason+".", ev)
+			}
 		}
 		if !s.ForwardSecret && s.KeyExchange != "any" {
 			noFS = append(noFS, s.Name)

@@ -103,7 +103,7 @@ func TestTLSEngineRules(t *testing.T) {
 			setVersion(e, ver(t, hello.VersionTLS12, "server", ecdheGCM128, rsa3DES, rsaRC4))
 		}, policy: withPolicy(func(p *policies.Policy) {
 			p.Thresholds.ForbiddenSuites = nil
-			p.Thresholds.AllowedSuites = []string{ecdheGCM128, rsa3DES, rsaRC4}
+			p.Thresholds.AllowedSuites = []string{ecdheGCM128, rsa3DES, rsaRC4, tls13AES}
 		}), want: []string{"tls/weak-cipher"}, detail: map[string]string{"tls/weak-cipher": rsaRC4}},
 		{name: "export suite is export, not also weak", mutate: func(e *model.TLSEngineFacts) {
 			setVersion(e, ver(t, hello.VersionTLS12, "server", ecdheGCM128, "TLS_RSA_EXPORT_WITH_RC4_40_MD5"))
@@ -152,6 +152,25 @@ func TestTLSEngineRules(t *testing.T) {
 		{name: "2048-bit DH under a 3000-bit policy", mutate: func(e *model.TLSEngineFacts) {
 			e.DH = []model.DHParams{{Version: "TLS 1.2", PrimeBits: 2048}}
 		}, policy: withPolicy(func(p *policies.Policy) { p.Thresholds.MinDHBits = 3000 }), want: []string{"tls/small-dh"}},
+		{name: "suite outside the policy's allow-list", mutate: func(e *model.TLSEngineFacts) {
+			setVersion(e, ver(t, hello.VersionTLS12, "server", ecdheGCM128, ecdheCBC))
+		}, policy: withPolicy(func(p *policies.Policy) { p.Thresholds.AllowedSuites = []string{ecdheGCM128, tls13AES} }),
+			want: []string{"tls/suite-not-allowed"}, detail: map[string]string{"tls/suite-not-allowed": ecdheCBC}},
+		{name: "suite on the policy's forbidden list", mutate: func(e *model.TLSEngineFacts) {
+			setVersion(e, ver(t, hello.VersionTLS12, "server", ecdheGCM128, ecdheCBC))
+		}, policy: withPolicy(func(p *policies.Policy) { p.Thresholds.ForbiddenSuites = []string{"*_CBC_*"} }),
+			want: []string{"tls/suite-not-allowed"}},
+		{name: "groups inside the policy", mutate: func(e *model.TLSEngineFacts) {
+			e.Groups = []model.EngineGroup{{ID: 29, Name: "x25519", Bits: 256}, {ID: 23, Name: "secp256r1", Bits: 256}}
+		}, policy: withPolicy(func(p *policies.Policy) { p.Thresholds.AllowedGroups = []string{"X25519", "secp256r1"} })},
+		{name: "group outside the policy's list", mutate: func(e *model.TLSEngineFacts) {
+			e.Groups = []model.EngineGroup{{ID: 29, Name: "x25519", Bits: 256}, {ID: 25, Name: "secp521r1", Bits: 521}}
+		}, policy: withPolicy(func(p *policies.Policy) { p.Thresholds.AllowedGroups = []string{"x25519", "secp256r1"} }),
+			want: []string{"tls/group-not-allowed"}, detail: map[string]string{"tls/group-not-allowed": "secp521r1"}},
+		{name: "curve below min_ec_bits", mutate: func(e *model.TLSEngineFacts) {
+			e.Groups = []model.EngineGroup{{ID: 29, Name: "x25519", Bits: 256}, {ID: 21, Name: "secp224r1", Bits: 224}, {ID: 256, Name: "ffdhe2048", Bits: 2048}}
+		}, policy: withPolicy(func(p *policies.Policy) { p.Thresholds.MinECBits = 256 }),
+			want: []string{"tls/group-not-allowed"}, detail: map[string]string{"tls/group-not-allowed": "secp224r1"}},
 		{name: "nothing supported raises nothing", mutate: func(e *model.TLSEngineFacts) {
 			for i := range e.Versions {
 				e.Versions[i] = off(e.Versions[i].VersionID)
