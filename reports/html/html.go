@@ -34,6 +34,9 @@ type Input struct {
 	// Trend is the history of earlier scans of the same scope, oldest first, for the trend
 	// chart; the current scan is appended when it is not already the last point. May be empty.
 	Trend []TrendPoint
+	// Grades counts this scan's endpoints by grade ("A+", "A", "B", …) for the summary's grade
+	// distribution. Empty when grades were not computed: the section is then left out.
+	Grades map[string]int
 }
 
 // TrendPoint is one scan in the history.

@@ -133,6 +133,24 @@ func TestSections(t *testing.T) {
 	}
 }
 
+func TestGrades(t *testing.T) {
+	got := grades(map[string]int{"B": 1, "A": 3, "A+": 2, "F": 1, "A-": 1})
+	var order []string
+	for _, g := range got {
+		order = append(order, g.Grade)
+	}
+	if strings.Join(order, " ") != "A+ A A- B F" {
+		t.Errorf("grade order %v", order)
+	}
+	out := render(t, Input{Scan: reporttest.Scan(reporttest.Options{}), Grades: map[string]int{"A": 3, "F": 1}})
+	if !strings.Contains(out, "<h3>Grades</h3>") || !strings.Contains(out, `<span class="grade">F</span>`) {
+		t.Error("grade distribution missing")
+	}
+	if strings.Contains(render(t, Input{Scan: reporttest.Scan(reporttest.Options{})}), "<h3>Grades</h3>") {
+		t.Error("grade section without grades")
+	}
+}
+
 func TestMinimalInputs(t *testing.T) {
 	out := render(t, Input{Scan: &model.ScanResult{}})
 	if !strings.Contains(out, "No active findings") || strings.Contains(out, `id="drift"`) || strings.Contains(out, "<polyline") {

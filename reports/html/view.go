@@ -431,7 +431,7 @@ func build(in Input) *page {
 	sort.Slice(p.Rules, func(i, j int) bool { return p.Rules[i].ID < p.Rules[j].ID })
 	points := trendWithCurrent(in.Trend, s, counts)
 	p.Trend = trendChart(points)
-	p.Grades = grades(points)
+	p.Grades = grades(in.Grades)
 	return p
 }
 
@@ -871,16 +871,29 @@ func severityBar(sc []sevCount, total int) []barSegment {
 	return out
 }
 
-func grades(trend []TrendPoint) []gradeCount {
-	if len(trend) == 0 || len(trend[len(trend)-1].Grades) == 0 {
-		return nil
-	}
-	g := trend[len(trend)-1].Grades
+func grades(g map[string]int) []gradeCount {
 	var out []gradeCount
 	for k, n := range g {
 		out = append(out, gradeCount{Grade: visible(k), Count: n})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Grade < out[j].Grade })
+	// Best grade first: "A+", "A", "A-", "B", … "F", "T".
+	suffix := func(g string) int {
+		switch {
+		case strings.HasSuffix(g, "+"):
+			return 0
+		case strings.HasSuffix(g, "-"):
+			return 2
+		default:
+			return 1
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := strings.TrimRight(out[i].Grade, "+-"), strings.TrimRight(out[j].Grade, "+-")
+		if a != b {
+			return a < b
+		}
+		return suffix(out[i].Grade) < suffix(out[j].Grade)
+	})
 	return out
 }
 
