@@ -28,6 +28,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/rampart-scan/rampart/internal/testenv"
+	"github.com/rampart-scan/rampart/model"
 	"github.com/rampart-scan/rampart/reports/internal/reporttest"
 )
 
@@ -482,4 +483,40 @@ type countingWriter struct{ n int64 }
 func (c *countingWriter) Write(p []byte) (int, error) {
 	c.n += int64(len(p))
 	return len(p), nil
+}
+
+// TestMinimalReportInChromium loads reports without findings, drift or endpoints: the script
+// must cope with the tables it enhances being absent.
+func TestMinimalReportInChromium(t *testing.T) {
+	exe := testenv.LookPath(t, "chromium", "chromium")
+	ctx, bl := newBrowser(t, exe)
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	clean := reporttest.Scan(reporttest.Options{})
+	for i := range clean.Endpoints {
+		clean.Endpoints[i].Findings = nil
+	}
+	clean.Domains = nil
+	for name, in := range map[string]Input{
+		"empty scan":  {Scan: &model.ScanResult{Status: model.ScanFailed, Error: "no targets resolved"}},
+		"no findings": {Scan: clean, Rules: reporttest.Rule},
+	} {
+		path := writeReport(t, in)
+		if err := chromedp.Do(tctx, chromedp.Navigate(fileURL(path)), chromedp.WaitReady(chromedp.ID("findings"))); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := eval[string](t, tctx, `document.getElementById("f-count").textContent`); got != "0 active" {
+			t.Errorf("%s: count %q", name, got)
+		}
+		if err := chromedp.Do(tctx, chromedp.Click(chromedp.ID("f-sev-critical")), chromedp.Click(chromedp.ID("theme-toggle"))); err != nil {
+			t.Errorf("%s: controls: %v", name, err)
+		}
+	}
+	_, con, dia := bl.snapshot()
+	for _, c := range con {
+		t.Errorf("console: %s", c)
+	}
+	for _, d := range dia {
+		t.Errorf("dialog: %s", d)
+	}
 }
