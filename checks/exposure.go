@@ -212,7 +212,8 @@ func exposureCheck() Check {
 				raise(ruleAdminNoAuth.ID, fmt.Sprintf("%s answers on port %d without authentication", what, port))
 			case isIn(s, adminServices):
 				raise(ruleAdminPort.ID, fmt.Sprintf("%s answers on port %d", what, port))
-			case s == model.SvcSSH:
+			case s == model.SvcSSH && allowed:
+				// A policy that denies SSH here gets port-not-allowed (medium) instead.
 				raise(ruleSSHPort.ID, fmt.Sprintf("%s answers on port %d", what, port))
 			}
 			if isIn(f.Service, messagingPlain) && !f.TLS && f.StartTLS != nil && !*f.StartTLS && in.Obs.StartTLS == nil {

@@ -131,6 +131,9 @@ func TestExposureRules(t *testing.T) {
 		{"roles: mysql on a db host is not allowed", roles, openPort("db-1.example.org", 3306, model.ServiceFacts{Service: model.SvcMySQL}), []string{"exposure/database-port"}},
 		{"roles: mail hosts may keep 6379", roles, tagged(openPort("mx.example.org", 6379, model.ServiceFacts{Service: model.SvcRedis, AuthRequired: yes()}), "role:mail"), nil},
 		{"roles: other hosts may not", roles, openPort("web.example.org", 6379, model.ServiceFacts{Service: model.SvcRedis, AuthRequired: yes()}), []string{"exposure/cache-port"}},
+		{"roles: ssh is only low", roles, openPort("web.example.org", 22, model.ServiceFacts{Service: model.SvcSSH}), []string{"exposure/ssh-port"}},
+		{"roles: ssh denied by port is a policy finding", parsePolicy(t, "apiVersion: rampart.dev/v1\nname: nossh\nthresholds:\n  exposure:\n    deny_ports: [22]\n"),
+			openPort("web.example.org", 22, model.ServiceFacts{Service: model.SvcSSH}), []string{"exposure/port-not-allowed"}},
 		{"roles: allowed port, nothing denied", roles, openPort("web.example.org", 443, model.ServiceFacts{Service: model.SvcHTTP, TLS: true}), nil},
 	}
 	cat := exposureCatalogue(t)
