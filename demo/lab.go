@@ -4,8 +4,10 @@
 package demo
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -131,6 +133,12 @@ func Start(opts Options) (lab *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// DANE-EE SPKI SHA-256 (3 1 1) for the MX: matches what the MX serves.
+	mxLeaf, err := x509.ParseCertificate(mx.Certificates[0].Certificate[0])
+	if err != nil {
+		return nil, err
+	}
+	spki := sha256.Sum256(mxLeaf.RawSubjectPublicKeyInfo)
 
 	type svc struct {
 		host, addr, listen, service, fault string
@@ -178,6 +186,7 @@ func Start(opts Options) (lab *Lab, err error) {
 		"matrix A "+ip(13),
 		"mqtt A "+ip(14),
 		"mx A "+ip(25),
+		"_25._tcp.mx TLSA 3 1 1 "+hex.EncodeToString(spki[:]),
 		"cache A "+ip(30),
 		"_xmpp-client._tcp SRV 0 5 5222 xmpp",
 		"_xmpps-client._tcp SRV 0 5 5223 xmpp",

@@ -327,6 +327,7 @@ func executeScan(ctx context.Context, env *Env, o *scanOptions, s *scanSetup) (*
 	res, _ := pipeline.Run(ctx, pipeline.Config{
 		Targets: s.targets, Discoverer: s.disc, Prober: s.prober, Workers: o.concurrency,
 		Catalogue: s.catalog, Policy: s.policy, Sinks: sinks, Version: env.Version,
+		AfterProbe: matchDANE,
 	})
 	prog.Finish()
 	if err := writeOutput(env, o, res, jl); err != nil {
@@ -346,6 +347,26 @@ func writeOutput(env *Env, o *scanOptions, res *model.ScanResult, jl *reports.JS
 			return nil
 		}
 		return reports.WriteText(env.Out, res, reports.TextOptions{Color: env.Color(o.noColor), Verbose: o.verbose})
+	}
+}
+
+// matchDANE records, for each domain's TLSA sets, whether the chains endpoints served match.
+func matchDANE(domains []model.DomainObservation, eps []model.EndpointResult) {
+	for _, er := range eps {
+		cf := er.Observation.Certificates
+		if cf == nil || len(cf.Chain) == 0 {
+			continue
+		}
+		chain := make([][]byte, 0, len(cf.Chain))
+		for _, c := range cf.Chain {
+			if len(c.DER) == 0 {
+				break // a certificate too large to keep: match what precedes it
+			}
+			chain = append(chain, c.DER)
+		}
+		for i := range domains {
+			discover.AttachTLSAMatches(&domains[i], er.Observation.Endpoint, chain)
+		}
 	}
 }
 
