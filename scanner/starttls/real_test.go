@@ -398,3 +398,81 @@ VirtualHost "open.starttls.test"
 		wantEq(t, f.Outcome, model.StartTLSFailed)
 	})
 }
+
+func TestRealPostgres(t *testing.T) {
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres")
+	if len(bins) == 0 {
+		testenv.LookPath(t, "postgres", "postgresql") // skips, or fails under RAMPART_REAL_SERVERS=1
+	}
+	slices.Sort(bins)
+	bin := bins[len(bins)-1]
+	testenv.NeedRoot(t) // the server runs as the postgres user, which root switches to
+	pgUser, err := user.Lookup("postgres")
+	if err != nil {
+		t.Fatalf("Debian's postgresql package creates the postgres user: %v", err)
+	}
+	uid, _ := strconv.Atoi(pgUser.Uid)
+	gid, _ := strconv.Atoi(pgUser.Gid)
+	asPostgres := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	dir := serverDir(t)
+	data := filepath.Join(dir, "data")
+	for _, p := range []string{dir, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")} {
+		if err := os.Chown(p, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	initdb := exec.Command(filepath.Join(filepath.Dir(bin), "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "-N", "--locale=C", "-E", "UTF8")
+	initdb.SysProcAttr = asPostgres
+	if out, err := initdb.CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	const host = "127.0.88.1"
+	port := freePort(t, host)
+	confPath := filepath.Join(data, "postgresql.conf")
+	base, err := os.ReadFile(confPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setSSL := func(on string) {
+		conf := fmt.Sprintf("%s\nlisten_addresses = '%s'\nport = %d\nunix_socket_directories = '%s'\nssl = %s\nssl_cert_file = '%s/cert.pem'\nssl_key_file = '%s/key.pem'\n",
+			base, host, port, dir, on, dir, dir)
+		writeFile(t, confPath, conf, 0o600)
+	}
+	setSSL("on")
+	cmd := exec.Command(bin, "-D", data)
+	cmd.SysProcAttr = asPostgres
+	stop := func() {
+		if cmd.Process != nil {
+			_ = cmd.Process.Signal(syscall.SIGINT) // fast shutdown
+		}
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	startServer(t, cmd, stop, "", addr)
+
+	t.Run("ssl-on", func(t *testing.T) {
+		c, f, err := negotiateReal(t, addr, "", "postgres", Options{})
+		if err != nil {
+			t.Fatalf("Negotiate: %v", err)
+		}
+		want(t, f.Offered, "TLS accepted")
+		proveTLS(t, c, "")
+	})
+	t.Run("ssl-off", func(t *testing.T) {
+		setSSL("off")
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil { // ssl is reloadable
+			t.Fatal(err)
+		}
+		var f *model.StartTLSFacts
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			_, f, err = negotiateReal(t, addr, "", "postgres", Options{})
+			if errors.Is(err, ErrRefused) {
+				break
+			}
+		}
+		if !errors.Is(err, ErrRefused) {
+			t.Fatalf("after reload with ssl = off: err = %v, want ErrRefused", err)
+		}
+		wantEq(t, f.ReplyCode, "N")
+		wantEq(t, f.Outcome, model.StartTLSRefused)
+	})
+}
