@@ -118,6 +118,56 @@ http {
 	return addr
 }
 
+func startMemcached(t *testing.T, host string) netip.AddrPort {
+	bin := testenv.LookPath(t, "memcached", "memcached")
+	addr := netip.AddrPortFrom(netip.MustParseAddr(host), freePort(t, host))
+	args := []string{"-l", host, "-p", strconv.Itoa(int(addr.Port())), "-U", "0", "-m", "16"}
+	if os.Geteuid() == 0 {
+		args = append(args, "-u", "root") // memcached refuses root without naming it
+	}
+	start(t, addr, bin, args...)
+	return addr
+}
+
+func startMosquitto(t *testing.T, host string) netip.AddrPort {
+	bin := testenv.LookPath(t, "mosquitto", "mosquitto")
+	dir := t.TempDir()
+	addr := netip.AddrPortFrom(netip.MustParseAddr(host), freePort(t, host))
+	conf := filepath.Join(dir, "mosquitto.conf")
+	cfg := fmt.Sprintf("listener %d %s\nallow_anonymous false\npersistence false\nlog_dest stderr\n", addr.Port(), host)
+	if os.Geteuid() == 0 {
+		cfg += "user root\n"
+	}
+	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start(t, addr, bin, "-c", conf)
+	return addr
+}
+
+// TestRealCacheAndBroker identifies a real memcached (no authentication) and a real
+// Mosquitto broker that refuses anonymous clients.
+func TestRealCacheAndBroker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real servers")
+	}
+	t.Parallel()
+	mc := startMemcached(t, "127.0.41.5")
+	mq := startMosquitto(t, "127.0.41.6")
+	opts := IdentifyOptions{BannerWait: 500 * time.Millisecond, ProbeWait: 500 * time.Millisecond, Budget: 8 * time.Second}
+	ctx := context.Background()
+	f := Identify(ctx, testDialer(), mc, opts)
+	t.Logf("memcached: %+v", f)
+	if f.Service != model.SvcMemcached || f.Version == "" || f.AuthRequired == nil || *f.AuthRequired {
+		t.Errorf("memcached: %+v", f)
+	}
+	f = Identify(ctx, testDialer(), mq, opts)
+	t.Logf("mosquitto: %+v", f)
+	if f.Service != model.SvcMQTT || f.AuthRequired == nil || !*f.AuthRequired || f.StartTLS == nil || *f.StartTLS {
+		t.Errorf("mosquitto: %+v", f)
+	}
+}
+
 // TestRealServers scans real redis-server (open and with a password), OpenSSH, nginx and a
 // port that accepts and never speaks, each on its own loopback address, and checks both the
 // port states of the whole address × port grid and what identification says.
