@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -247,5 +248,69 @@ func TestPreviousComplete(t *testing.T) {
 	}
 	if latest, err := st.LatestComplete(ctx); err != nil || latest != s6 {
 		t.Errorf("LatestComplete = %q, %v", latest, err)
+	}
+}
+
+// exposureEndpoint is a port an exposure scan identified (or found not open).
+func exposureEndpoint(addr string, state model.PortState, auth bool) model.EndpointResult {
+	ep := model.Endpoint{Addr: netip.MustParseAddrPort(addr)}
+	o := model.Observation{Endpoint: ep, Started: t0, Status: model.StatusOK,
+		Service: &model.ServiceFacts{Port: ep.Addr.Port(), State: state}}
+	if state == model.PortOpen {
+		o.Connect = &model.ConnectFacts{Reachable: true, Latency: time.Millisecond}
+		o.Service.Service, o.Service.Product, o.Service.Version = model.SvcRedis, "Redis", "7.2.4"
+		o.Service.AuthRequired = &auth
+	}
+	return model.EndpointResult{Observation: o, Findings: []model.Finding{}}
+}
+
+func TestReachable(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		o    model.Observation
+		want bool
+	}{
+		{"probe ok", model.Observation{Status: model.StatusOK}, true},
+		{"connected, probe failed", model.Observation{Status: model.StatusError, Connect: &model.ConnectFacts{Reachable: true}}, true},
+		{"refused", model.Observation{Status: model.StatusUnreachable}, false},
+		{"timeout", model.Observation{Status: model.StatusTimeout, Connect: &model.ConnectFacts{}}, false},
+		{"exposure open", model.Observation{Status: model.StatusError, Service: &model.ServiceFacts{State: model.PortOpen}}, true},
+		{"exposure filtered", model.Observation{Status: model.StatusOK, Service: &model.ServiceFacts{State: model.PortFiltered}}, false},
+		{"exposure closed", model.Observation{Status: model.StatusOK, Service: &model.ServiceFacts{State: model.PortClosed}}, false},
+	} {
+		if got := reachable(&c.o); got != c.want {
+			t.Errorf("%s: reachable = %v", c.name, got)
+		}
+	}
+}
+
+func TestDiffExposure(t *testing.T) {
+	ctx := context.Background()
+	st := openTemp(t)
+	b := result("", t0, model.ScanComplete)
+	b.Endpoints = append(b.Endpoints, exposureEndpoint("192.0.2.5:6379", model.PortOpen, false),
+		exposureEndpoint("192.0.2.5:5432", model.PortClosed, false))
+	h := result("", t0.Add(time.Hour), model.ScanComplete)
+	h.Endpoints = append(h.Endpoints, exposureEndpoint("192.0.2.5:6379", model.PortFiltered, false),
+		exposureEndpoint("192.0.2.5:5432", model.PortOpen, true))
+	d, err := st.Diff(ctx, save(t, st, b), save(t, st, h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(d.PortsOpened, " ") != "192.0.2.5:5432" || strings.Join(d.PortsClosed, " ") != "192.0.2.5:6379" {
+		t.Errorf("opened %v, closed %v", d.PortsOpened, d.PortsClosed)
+	}
+	got := map[string]string{}
+	for _, c := range d.Changes {
+		got[c.Endpoint[strings.LastIndexByte(c.Endpoint, ':')+1:]+" "+c.Fact] = c.Old + " -> " + c.New
+	}
+	for k, v := range map[string]string{
+		"6379 port.state": "open -> filtered", "5432 port.state": "closed -> open",
+		"5432 service": " -> redis", "5432 service.auth_required": " -> true", "5432 service.software": " -> Redis 7.2.4",
+		"6379 service.auth_required": "false -> ",
+	} {
+		if got[k] != v {
+			t.Errorf("%s: %q, want %q (all: %v)", k, got[k], v, got)
+		}
 	}
 }

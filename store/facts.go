@@ -2,6 +2,7 @@ package store
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/rampart-scan/rampart/model"
 )
@@ -62,6 +63,35 @@ var factExtractors = []func(r *model.EndpointResult, emit func(name, value strin
 		emit(factLeaf, leaf.SHA256)
 		emit("cert.issuer", leaf.Issuer)
 		emit("cert.key", leaf.KeyType+" "+strconv.Itoa(leaf.KeyBits))
+	},
+	func(r *model.EndpointResult, emit func(string, string)) {
+		sv := r.Observation.Service
+		if sv == nil {
+			return
+		}
+		emit("port.state", string(sv.State))
+		emit("service", sv.Service)
+		emit("service.tls", strconv.FormatBool(sv.TLS))
+		if sv.Product != "" {
+			emit("service.software", strings.TrimSpace(sv.Product+" "+sv.Version))
+		}
+		if sv.AuthRequired != nil {
+			emit("service.auth_required", strconv.FormatBool(*sv.AuthRequired))
+		}
+		if sv.StartTLS != nil {
+			emit("service.starttls", strconv.FormatBool(*sv.StartTLS))
+		}
+	},
+	func(r *model.EndpointResult, emit func(string, string)) {
+		st := r.Observation.StartTLS
+		if st == nil {
+			return
+		}
+		emit("starttls.outcome", string(st.Outcome))
+		emit("starttls.required", strconv.FormatBool(st.Required))
+		for _, m := range st.PlaintextAuth {
+			emit("starttls.plaintext_auth", m)
+		}
 	},
 }
 

@@ -130,7 +130,9 @@ FROM endpoints e, json_each(e.observation, '$.certificates.chain') c;
 
 INSERT OR IGNORE INTO ports (scan, addrport)
 SELECT scan, json_extract(observation, '$.endpoint.addr') FROM endpoints
-WHERE status = 'ok' OR json_extract(observation, '$.connect.reachable') = 1;
+WHERE CASE WHEN coalesce(json_extract(observation, '$.service.state'), '') <> ''
+	THEN json_extract(observation, '$.service.state') = 'open'
+	ELSE status = 'ok' OR json_extract(observation, '$.connect.reachable') = 1 END;
 `},
 	{name: "per-endpoint facts for drift, latency for history", sql: `
 CREATE TABLE facts (

@@ -20,6 +20,7 @@ func migrationFixture() []*model.ScanResult {
 			findings: []string{"tls/legacy|TLS 1.0", "cert/expiring"}},
 		epSpec{name: "mx.example.org", addr: "[2001:db8::25]:25", service: "smtp", status: model.StatusUnreachable},
 	)
+	a.Endpoints = append(a.Endpoints, exposureEndpoint("192.0.2.5:6379", model.PortOpen, false))
 	a.Discovery = []model.DiscoveryNote{{Target: "example.org", Kind: "empty", Detail: "no SRV"}}
 	a.Domains = []model.DomainResult{{Observation: model.DomainObservation{Name: "example.org"},
 		Findings: []model.Finding{{RuleID: "dns/no-caa", Asset: "domain:example.org", Fingerprint: "f00"}}}}
@@ -28,6 +29,7 @@ func migrationFixture() []*model.ScanResult {
 			findings: []string{"tls/legacy|TLS 1.0"}},
 		epSpec{name: "mx.example.org", addr: "[2001:db8::25]:25", service: "smtp", leaf: "l3", version: "TLS 1.2"},
 	)
+	b.Endpoints = append(b.Endpoints, exposureEndpoint("192.0.2.5:6379", model.PortFiltered, true))
 	return []*model.ScanResult{a, b}
 }
 

@@ -199,8 +199,12 @@ func encodeFindings(fs []model.Finding) ([]findingRow, error) {
 	return out, nil
 }
 
-// reachable is whether the endpoint's address:port took a TCP connection: an open port.
+// reachable is whether the endpoint's address:port is an open port: the state an exposure scan
+// recorded, else whether it took a TCP connection.
 func reachable(o *model.Observation) bool {
+	if o.Service != nil && o.Service.State != "" {
+		return o.Service.State == model.PortOpen
+	}
 	return o.Status == model.StatusOK || (o.Connect != nil && o.Connect.Reachable)
 }
 
