@@ -125,6 +125,9 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 			case VersionTLS10, VersionTLS11:
 				<-tls12Done
 				vers[i] = e.enumTLS(ctx, v, tls12)
+			case VersionSSL30:
+				<-tls12Done // by then the engine knows whether the server reads large hellos
+				vers[i] = e.enumTLS(ctx, v, nil)
 			default:
 				vers[i] = e.enumTLS(ctx, v, nil)
 			}
@@ -343,12 +346,14 @@ type pick struct {
 
 // enumSuites runs the offer / remove-chosen loop for one version.
 func (e *engine) enumSuites(ctx context.Context, v uint16, ev *model.EngineVersion) []pick {
-	// SSL 3.0 servers are old enough to choke on large hellos, and modern servers refuse SSL 3.0
-	// with a handshake_failure that proves nothing: go straight to bundles there.
-	if e.opts.MaxSuitesPerHello == 0 && v != VersionSSL30 {
+	// A large hello is tried first, except for SSL 3.0 when the server has not yet shown it
+	// reads large hellos: SSL 3.0 servers are old enough to choke on them, and modern servers
+	// refuse SSL 3.0 with a handshake_failure that would prove nothing.
+	if e.opts.MaxSuitesPerHello == 0 && (v != VersionSSL30 || e.bigOK.Load()) {
 		if all := candidates(v, math.MaxInt); len(all[0]) > e.bundle {
 			picks, definite := e.enumBundles(ctx, v, all, ev)
-			if len(picks) > 0 || definite || ev.Error != "" {
+			if len(picks) > 0 || definite || ev.Error != "" || e.bigOK.Load() {
+				// A server known to read large hellos refused this one for what it offers.
 				return picks
 			}
 			// The server refused the large hello, perhaps only for its size: ask in bundles.
