@@ -70,9 +70,11 @@ func classifyBanner(b []byte, f *model.ServiceFacts) (ambiguous220 bool, ok bool
 		if bytes.Contains(b, []byte("CAPABILITY")) {
 			f.StartTLS = ptr(containsFold(b, "STARTTLS"))
 		}
+		productFromGreeting(line, f)
 		return false, true
 	case strings.HasPrefix(line, "+OK"):
 		f.Service = model.SvcPOP3
+		productFromGreeting(line, f)
 		return false, true
 	case strings.HasPrefix(line, "220"):
 		up := strings.ToUpper(line)
@@ -128,6 +130,17 @@ func productFrom220(line string, f *model.ServiceFacts) {
 			f.Version = clean(strings.TrimRight(v, ")"))
 		}
 		return
+	}
+}
+
+// productFromGreeting names the IMAP/POP3 server software a greeting mentions.
+func productFromGreeting(line string, f *model.ServiceFacts) {
+	low := asciiLower(line)
+	for _, p := range []string{"Dovecot", "Cyrus", "Courier", "Zimbra", "Microsoft Exchange", "UW"} {
+		if strings.Contains(low, asciiLower(p)+" ") || strings.HasSuffix(low, asciiLower(p)) {
+			f.Product = p
+			return
+		}
 	}
 }
 
