@@ -476,3 +476,95 @@ func TestRealPostgres(t *testing.T) {
 		wantEq(t, f.Outcome, model.StartTLSRefused)
 	})
 }
+
+// startMariaDB runs mariadbd on host:port with its own empty data directory; without grant
+// tables it still sends the handshake, which is all the dialogue needs.
+func startMariaDB(t *testing.T, bin, dir, name, host string, port int, tlsOn bool) string {
+	t.Helper()
+	data := filepath.Join(dir, name)
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--no-defaults", "--user=root", "--datadir=" + data, "--socket=" + data + "/sock",
+		"--pid-file=" + data + "/pid", "--bind-address=" + host, "--port=" + strconv.Itoa(port),
+		"--skip-grant-tables", "--log-error=" + data + "/err.log", "--innodb-buffer-pool-size=8M"}
+	if tlsOn {
+		args = append(args, "--ssl-cert="+dir+"/cert.pem", "--ssl-key="+dir+"/key.pem")
+	}
+	cmd := exec.Command(bin, args...)
+	stop := func() {
+		if cmd.Process != nil {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+		}
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	startServer(t, cmd, stop, data+"/err.log", addr)
+	return addr
+}
+
+func TestRealMariaDB(t *testing.T) {
+	bin := testenv.LookPath(t, "mariadbd", "mariadb-server-core")
+	testenv.NeedRoot(t) // runs as root (--user=root): Debian creates the mysql user only in mariadb-server
+	dir := serverDir(t)
+	const host = "127.0.89.1"
+	tlsAddr := startMariaDB(t, bin, dir, "tls", host, freePort(t, host), true)
+	plainAddr := startMariaDB(t, bin, dir, "plain", host, freePort(t, host), false)
+
+	t.Run("client-ssl", func(t *testing.T) {
+		c, f, err := negotiateReal(t, tlsAddr, "", "mysql", Options{})
+		if err != nil {
+			t.Fatalf("Negotiate: %v", err)
+		}
+		want(t, f.Offered, "CLIENT_SSL offered")
+		want(t, strings.Contains(f.Software, "MariaDB"), "MariaDB version recorded")
+		proveTLS(t, c, "")
+	})
+	t.Run("no-ssl", func(t *testing.T) {
+		_, f, err := negotiateReal(t, plainAddr, "", "mysql", Options{})
+		if !errors.Is(err, ErrNotOffered) {
+			t.Fatalf("err = %v, want ErrNotOffered", err)
+		}
+		want(t, !f.Offered, "CLIENT_SSL not offered")
+	})
+}
+
+func TestRealSlapd(t *testing.T) {
+	bin := testenv.LookPath(t, "slapd", "slapd")
+	dir := serverDir(t)
+	const host = "127.0.90.1"
+	start := func(name string, tlsOn bool) string {
+		conf := fmt.Sprintf("include /etc/ldap/schema/core.schema\npidfile %s/%s.pid\n", dir, name)
+		if tlsOn {
+			conf += fmt.Sprintf("TLSCertificateFile %[1]s/cert.pem\nTLSCertificateKeyFile %[1]s/key.pem\n", dir)
+		}
+		path := filepath.Join(dir, name+".conf")
+		writeFile(t, path, conf, 0o644)
+		addr := net.JoinHostPort(host, strconv.Itoa(freePort(t, host)))
+		cmd := exec.Command(bin, "-d", "0", "-f", path, "-h", "ldap://"+addr+"/")
+		stop := func() {
+			if cmd.Process != nil {
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+			}
+		}
+		startServer(t, cmd, stop, "", addr)
+		return addr
+	}
+	tlsAddr, plainAddr := start("tls", true), start("plain", false)
+
+	t.Run("starttls", func(t *testing.T) {
+		c, f, err := negotiateReal(t, tlsAddr, "", "ldap", Options{})
+		if err != nil {
+			t.Fatalf("Negotiate: %v", err)
+		}
+		want(t, f.Offered, "StartTLS accepted")
+		proveTLS(t, c, "")
+	})
+	t.Run("no-tls-configured", func(t *testing.T) {
+		_, f, err := negotiateReal(t, plainAddr, "", "ldap", Options{})
+		if !errors.Is(err, ErrRefused) {
+			t.Fatalf("err = %v, want ErrRefused", err)
+		}
+		wantEq(t, f.ReplyCode, "2 protocolError")
+		wantEq(t, f.ReplyText, "unsupported extended operation")
+	})
+}
