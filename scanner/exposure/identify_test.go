@@ -80,7 +80,7 @@ func TestIdentifyFakes(t *testing.T) {
 			return lineServer("* OK [CAPABILITY IMAP4rev1 SASL-IR STARTTLS AUTH=PLAIN] Dovecot ready.\r\n", func(l string) string {
 				return "* BYE\r\na2 OK\r\n"
 			})
-		}, model.SvcIMAP, "", "", false, nil, b(true), nil},
+		}, model.SvcIMAP, "Dovecot", "", false, nil, b(true), nil},
 		{"imap-asked", func(testing.TB) func(net.Conn) {
 			return lineServer("* OK ready\r\n", func(l string) string {
 				if strings.HasPrefix(l, "a1 CAPABILITY") {
