@@ -42,9 +42,11 @@ type EngineVersion struct {
 	// the first suite the client offers that it supports, "" when it could not be told (fewer
 	// than two suites, or the server answered inconsistently).
 	Preference string `json:"preference,omitempty"`
-	// Inferred is true when the suites of this version (TLS 1.0 or 1.1) were taken from TLS
-	// 1.2's, limited to the suites this version defines, and confirmed rather than enumerated
-	// one by one: the server's first choice matched, and it refused every other suite.
+	// Inferred is true when the engine settled this version without enumerating it suite by
+	// suite. For a supported TLS 1.0 or 1.1 the suites are TLS 1.2's that this version
+	// defines, confirmed: the server's first choice matched and it refused every other suite.
+	// For an unsupported TLS 1.0 or SSL 3.0 it was not probed: the server negotiates TLS 1.2
+	// and refused TLS 1.1 outright, so by TLS version negotiation it has no older version.
 	Inferred bool `json:"inferred,omitempty"`
 	// Error is why probing this version ended abnormally (timeout, garbage, reset …); a plain
 	// refusal (alert or closed connection on the first hello) is not an error.

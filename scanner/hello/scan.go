@@ -61,6 +61,9 @@ type engine struct {
 	// bigOK is set once the server answered a hello with more than bundle suites.
 	bigOK atomic.Bool
 
+	refusedMu sync.Mutex
+	refused   map[uint16]bool // versions refused outright (protocol_version …) on their first hello
+
 	mu sync.Mutex
 	dh []model.DHParams
 }
@@ -97,12 +100,16 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 	vers := make([]model.EngineVersion, len(opts.Versions))
 	var groups13 []model.EngineGroup
 	var groupsErr string
-	// TLS 1.0 and 1.1 wait for TLS 1.2, whose suites let them be confirmed instead of
-	// enumerated; everything else runs at once.
+	// TLS 1.1 waits for TLS 1.2, whose suites let it be confirmed instead of enumerated; TLS
+	// 1.0 and SSL 3.0 wait for TLS 1.1, whose refusal can settle them too. Everything else
+	// runs at once.
 	var tls12 *model.EngineVersion
-	tls12Done := make(chan struct{})
+	tls12Done, tls11Done := make(chan struct{}), make(chan struct{})
 	if !slices.Contains(opts.Versions, VersionTLS12) || opts.Exhaustive {
 		close(tls12Done)
+	}
+	if !slices.Contains(opts.Versions, VersionTLS11) || opts.Exhaustive {
+		close(tls11Done)
 	}
 	var wg sync.WaitGroup
 	for i, v := range opts.Versions {
@@ -122,14 +129,22 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 					tls12 = &vers[i]
 					close(tls12Done)
 				}
-			case VersionTLS10, VersionTLS11:
+			case VersionTLS11:
 				<-tls12Done
 				vers[i] = e.enumTLS(ctx, v, tls12)
-			case VersionSSL30:
-				<-tls12Done // by then the engine knows whether the server reads large hellos
-				vers[i] = e.enumTLS(ctx, v, nil)
-			default:
-				vers[i] = e.enumTLS(ctx, v, nil)
+				if !opts.Exhaustive {
+					close(tls11Done)
+				}
+			default: // TLS 1.0, SSL 3.0
+				<-tls12Done
+				<-tls11Done
+				if tls12 != nil && tls12.Supported && e.refusedVersion(VersionTLS11) {
+					// A server that negotiates TLS 1.2 picks the highest version it has at or
+					// below the client's; refusing TLS 1.1 outright means it has none below.
+					vers[i] = model.EngineVersion{Version: VersionName(v), VersionID: v, Inferred: true}
+					return
+				}
+				vers[i] = e.enumTLS(ctx, v, tls12)
 			}
 		})
 	}
@@ -378,6 +393,7 @@ func (e *engine) enumBundles(ctx context.Context, v uint16, bundles [][]uint16, 
 			}
 			if r.refused != nil {
 				if len(picks) == 0 && versionRefusal(r) {
+					e.markRefused(v)
 					return nil, true // the version is not spoken
 				}
 				break
@@ -751,6 +767,22 @@ func (e *engine) enumSigAlgs(ctx context.Context, ev model.EngineVersion) ([]str
 	return out, ""
 }
 
+// markRefused records that the server refused version v outright.
+func (e *engine) markRefused(v uint16) {
+	e.refusedMu.Lock()
+	defer e.refusedMu.Unlock()
+	if e.refused == nil {
+		e.refused = map[uint16]bool{}
+	}
+	e.refused[v] = true
+}
+
+func (e *engine) refusedVersion(v uint16) bool {
+	e.refusedMu.Lock()
+	defer e.refusedMu.Unlock()
+	return e.refused[v]
+}
+
 // versionRefusal reports whether the server's refusal of the first hello for a version says
 // the version itself is not spoken. protocol_version says so; OpenSSL answers internal_error
 // when its configuration leaves no protocol ("no protocols available"); insufficient_security
@@ -803,6 +835,7 @@ func (e *engine) confirm(ctx context.Context, v uint16, base model.EngineVersion
 		return true
 	case r.refused != nil:
 		if versionRefusal(r) {
+			e.markRefused(v)
 			return true // v is not spoken
 		}
 		return false
