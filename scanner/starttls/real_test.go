@@ -568,3 +568,63 @@ func TestRealSlapd(t *testing.T) {
 		wantEq(t, f.ReplyText, "unsupported extended operation")
 	})
 }
+
+func TestRealVsftpd(t *testing.T) {
+	bin := testenv.LookPath(t, "vsftpd", "vsftpd")
+	testenv.NeedRoot(t) // vsftpd refuses to start unprivileged
+	dir := serverDir(t)
+	empty := filepath.Join(dir, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const host = "127.0.91.1"
+	start := func(name string, tlsOn bool) string {
+		port := freePort(t, host)
+		ssl := "NO"
+		if tlsOn {
+			ssl = "YES"
+		}
+		path := filepath.Join(dir, name+".conf")
+		writeFile(t, path, fmt.Sprintf(`listen=YES
+listen_ipv6=NO
+listen_address=%s
+listen_port=%d
+background=NO
+anonymous_enable=NO
+local_enable=YES
+secure_chroot_dir=%s
+ssl_enable=%s
+rsa_cert_file=%s/cert.pem
+rsa_private_key_file=%s/key.pem
+ftpd_banner=Rampart test FTP
+`, host, port, empty, ssl, dir, dir), 0o600)
+		cmd := exec.Command(bin, path)
+		stop := func() {
+			if cmd.Process != nil {
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+			}
+		}
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		startServer(t, cmd, stop, "", addr)
+		return addr
+	}
+	tlsAddr, plainAddr := start("tls", true), start("plain", false)
+
+	t.Run("auth-tls", func(t *testing.T) {
+		c, f, err := negotiateReal(t, tlsAddr, "", "ftp", Options{})
+		if err != nil {
+			t.Fatalf("Negotiate: %v", err)
+		}
+		want(t, f.Offered, "AUTH TLS offered")
+		wantEq(t, f.Greeting, "Rampart test FTP")
+		want(t, slices.Contains(f.Capabilities, "AUTH TLS"), "AUTH TLS feature recorded")
+		proveTLS(t, c, "")
+	})
+	t.Run("tls-off", func(t *testing.T) {
+		_, f, err := negotiateReal(t, plainAddr, "", "ftp", Options{})
+		if !errors.Is(err, ErrNotOffered) {
+			t.Fatalf("err = %v, want ErrNotOffered", err)
+		}
+		want(t, !f.Offered, "AUTH TLS not offered")
+	})
+}
