@@ -288,6 +288,12 @@ func TestThresholdHelpers(t *testing.T) {
 	if ok, _ := e.Allowed("mysql", 3306); !ok {
 		t.Error("an allowed port wins over a denied role")
 	}
+	e = Exposure{AllowRoles: []string{"web", "mail"}, AllowServices: []string{"ssh"}}
+	for svc, want := range map[string]bool{"https": true, "smtp": true, "ssh": true, "redis": false, "xmpp-client": false, "": true} {
+		if ok, why := e.Allowed(svc, 1000); ok != want {
+			t.Errorf("allow_roles: %s allowed=%v (%s)", svc, ok, why)
+		}
+	}
 	if !SuiteForwardSecret("TLS_AES_128_GCM_SHA256") || SuiteForwardSecret("TLS_RSA_WITH_AES_128_GCM_SHA256") || !SuiteAEAD("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256") || SuiteAEAD("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA") {
 		t.Error("suite properties")
 	}

@@ -84,9 +84,11 @@ type MessagingSpec struct {
 	ForbidPlaintextAuth *bool `yaml:"forbid_plaintext_auth,omitempty" desc:"Authentication must not be offered before TLS (SASL PLAIN/LOGIN or USER/PASS in the clear)."`
 }
 
-// ExposureSpec says what may be reachable. A service or port that is explicitly allowed wins
-// over a denied role; a denied service or port always wins.
+// ExposureSpec says what may be reachable. A denied port or service always loses; an allowed
+// port or service wins over the role lists; then a denied role, or a role outside allow_roles
+// when that list is set, loses.
 type ExposureSpec struct {
+	AllowRoles    []Role        `yaml:"allow_roles,omitempty" desc:"When set, only services of these roles may be reachable (an allow-list, e.g. [web, mail, messaging]); services of unknown role are judged by the other keys."`
 	DenyRoles     []Role        `yaml:"deny_roles,omitempty" desc:"Service roles that must not be reachable (database, cache, admin, remote-access, ...)."`
 	AllowServices []ServiceName `yaml:"allow_services,omitempty" desc:"Services that may be reachable even when their role is denied."`
 	DenyServices  []ServiceName `yaml:"deny_services,omitempty" desc:"Services that must not be reachable."`

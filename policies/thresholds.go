@@ -47,6 +47,7 @@ type Thresholds struct {
 
 // Exposure says which services may be reachable.
 type Exposure struct {
+	AllowRoles    []string `json:"allow_roles,omitempty"`
 	DenyRoles     []string `json:"deny_roles,omitempty"`
 	AllowServices []string `json:"allow_services,omitempty"`
 	DenyServices  []string `json:"deny_services,omitempty"`
@@ -134,8 +135,9 @@ func (t Thresholds) CurveAllowed(curve string) bool {
 }
 
 // Allowed reports whether a service (registry or identified name) answering on port may be
-// reachable. A denied service or port always loses; an allowed service or port wins over a
-// denied role. reason says which entry decided.
+// reachable. A denied port or service always loses; an allowed port or service wins over the
+// role lists; then a denied role, or a role outside AllowRoles when it is set, loses. reason
+// says which entry decided.
 func (e Exposure) Allowed(service string, port uint16) (ok bool, reason string) {
 	service = strings.ToLower(service)
 	if slices.Contains(e.DenyPorts, port) {
@@ -150,8 +152,12 @@ func (e Exposure) Allowed(service string, port uint16) (ok bool, reason string) 
 	if service != "" && slices.Contains(e.AllowServices, service) {
 		return true, fmt.Sprintf("service %s is allowed", service)
 	}
-	if role := ServiceRole(service); role != "" && slices.Contains(e.DenyRoles, role) {
+	role := ServiceRole(service)
+	if role != "" && slices.Contains(e.DenyRoles, role) {
 		return false, fmt.Sprintf("role %s is denied", role)
+	}
+	if role != "" && len(e.AllowRoles) > 0 && !slices.Contains(e.AllowRoles, role) {
+		return false, fmt.Sprintf("role %s is not among the allowed roles (%s)", role, strings.Join(e.AllowRoles, ", "))
 	}
 	return true, ""
 }
@@ -194,7 +200,7 @@ func compileThresholds(s *ThresholdSpec) Thresholds {
 	}
 	if x := s.Exposure; x != nil {
 		t.Exposure = Exposure{
-			DenyRoles: strs(x.DenyRoles), AllowServices: strs(x.AllowServices), DenyServices: strs(x.DenyServices),
+			AllowRoles: strs(x.AllowRoles), DenyRoles: strs(x.DenyRoles), AllowServices: strs(x.AllowServices), DenyServices: strs(x.DenyServices),
 			AllowPorts: slices.Clone(x.AllowPorts), DenyPorts: slices.Clone(x.DenyPorts),
 		}
 	}
