@@ -31,7 +31,8 @@ authoritative DNS server for ` + demo.Domain + ` with SRV, MX, CNAME, CAA and A 
 endpoints with known faults (TLS 1.0 only, an expired, a self-signed and a mismatched
 certificate, SMTP with plaintext AUTH before STARTTLS, XMPP with optional STARTTLS), a good
 TLS 1.3 endpoint and an exposed plaintext cache port. It scans the estate through its DNS
-server, prints the results, and writes the lab's CA to --out so you can scan it yourself.
+server, prints the results, and writes report.html, results.sarif and results.json and the
+lab's CA (demo-ca.pem) into --out, printing their paths.
 
 With --serve the lab keeps running after the scan until Ctrl-C, and the command prints how
 to scan it with 'rampart scan'.`,
@@ -74,6 +75,14 @@ func runDemo(ctx context.Context, env *Env, o *demoOptions) error {
 		lab.Describe(env.Err)
 		fmt.Fprintln(env.Err)
 	}
+	set := func(dst *string, name string) {
+		if *dst == "" {
+			*dst = filepath.Join(o.out, name)
+		}
+	}
+	set(&o.scan.reports.html, "report.html")
+	set(&o.scan.reports.sarif, "results.sarif")
+	set(&o.scan.reports.json, "results.json")
 	o.scan.resolvers = []string{lab.DNS}
 	o.scan.extraRoots = lab.Roots
 	o.scan.connectTo = lab.ConnectTo

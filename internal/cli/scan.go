@@ -47,6 +47,8 @@ type scanOptions struct {
 	attempts    int
 	noLint      bool
 
+	reports reportFiles
+
 	// Set by the demo, not by flags.
 	extraRoots    *x509.CertPool
 	connectTo     map[string]string
@@ -73,6 +75,7 @@ func (o *scanOptions) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.quick, "quick", false, "one modern handshake per endpoint instead of the full audit (versions, every suite, groups, handshake features)")
 	f.IntVar(&o.attempts, "attempts", 1, "connection attempts per endpoint for availability facts (latency, error rate); 1 measures nothing extra")
 	f.BoolVar(&o.noLint, "no-lint", false, "skip zlint on certificates")
+	o.reports.addFlags(cmd)
 }
 
 // validate checks flag values before anything touches the network.
@@ -331,6 +334,15 @@ func executeScan(ctx context.Context, env *Env, o *scanOptions, s *scanSetup) (*
 	})
 	prog.Finish()
 	if err := writeOutput(env, o, res, jl); err != nil {
+		return res, &ExitError{Code: ExitFailed, Err: err}
+	}
+	written, err := o.reports.write(res, reportContext{catalog: s.catalog, env: env})
+	for _, p := range written {
+		if !o.quiet {
+			fmt.Fprintf(env.Err, "wrote %s\n", p)
+		}
+	}
+	if err != nil {
 		return res, &ExitError{Code: ExitFailed, Err: err}
 	}
 	return res, nil
