@@ -19,7 +19,7 @@ import (
 // reportFiles are the report files one scan (or `rampart report`) writes besides stdout.
 type reportFiles struct {
 	json, html, sarif, sarifArchive, markdown string
-	sarifCategory, sarifTargets              string
+	sarifCategory, sarifTargets               string
 }
 
 func (r *reportFiles) addFlags(cmd *cobra.Command) {
