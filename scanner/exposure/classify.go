@@ -284,6 +284,12 @@ func parseXMPP(b []byte, f *model.ServiceFacts) bool {
 	f.Service = model.SvcXMPP
 	if strings.Contains(s, "<stream:features") {
 		f.StartTLS = ptr(strings.Contains(s, "urn:ietf:params:xml:ns:xmpp-tls"))
+		if i := strings.Index(s, "urn:ietf:params:xml:ns:xmpp-tls"); i >= 0 {
+			rest := s[i:]
+			if end := strings.Index(rest, "</starttls>"); end >= 0 && strings.Contains(rest[:end], "<required") {
+				setExtra(f, "starttls_required", "true")
+			}
+		}
 	}
 	if strings.Contains(s, "<stream:error") {
 		setExtra(f, "stream_error", "yes")

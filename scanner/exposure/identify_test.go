@@ -148,7 +148,7 @@ func TestIdentifyFakes(t *testing.T) {
 					"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>")
 				_, _ = io.Copy(io.Discard, c)
 			}
-		}, model.SvcXMPP, "", "", false, nil, b(true), nil},
+		}, model.SvcXMPP, "", "", false, nil, b(true), map[string]string{"starttls_required": "true"}},
 		{"http-nginx", func(testing.TB) func(net.Conn) {
 			return httpServer(map[string]string{"*": httpResp("200 OK", "Server: nginx/1.22.1\r\nContent-Type: text/html\r\n", "<html>hello</html>")})
 		}, model.SvcHTTP, "nginx", "1.22.1", false, nil, nil, nil},
