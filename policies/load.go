@@ -153,7 +153,11 @@ func (l *loader) resolvePath(path string, stack []string, fail func(string, stri
 	data, err := l.opts.readFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, fail(fmt.Sprintf("policy file %s does not exist", path), "")
+			sug := ""
+			if base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".yaml"), ".yml"); IsBuiltin(base) {
+				sug = base // the built-in's name, not its file
+			}
+			return nil, nil, fail(fmt.Sprintf("policy file %s does not exist", path), sug)
 		}
 		return nil, nil, fail(fmt.Sprintf("reading policy file: %v", err), "")
 	}

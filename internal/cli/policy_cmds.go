@@ -38,6 +38,16 @@ func loadPolicy(ref string, rules []model.Rule) (*policies.Policy, error) {
 	return p, nil
 }
 
+// scanPolicy is the policy a scan evaluates under: the default (messaging-baseline) when ref
+// is empty, else the named built-in or file, with rule references checked against the
+// catalogue. Errors are configuration errors (exit 2) naming file:line:column.
+func scanPolicy(ref string) (*policies.Policy, error) {
+	if ref == "" {
+		ref = policies.DefaultName
+	}
+	return loadPolicy(ref, catalogueRules())
+}
+
 // newPolicyCmd is `rampart policy` with list, show, validate and schema.
 func newPolicyCmd(env *Env) *cobra.Command {
 	cmd := &cobra.Command{

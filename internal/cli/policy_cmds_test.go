@@ -243,3 +243,17 @@ func TestRealCatalogue(t *testing.T) {
 		}
 	}
 }
+
+func TestScanPolicy(t *testing.T) {
+	p, err := scanPolicy("")
+	if err != nil || p.Name != policies.DefaultName {
+		t.Fatalf("default: %v", err)
+	}
+	if p, err := scanPolicy("pci-dss-v4"); err != nil || p.Name != "pci-dss-v4" {
+		t.Fatalf("built-in: %v", err)
+	}
+	_, err = scanPolicy("./mozilla-modern.yaml")
+	if policyExit(err) != ExitUsage || !strings.Contains(err.Error(), `does not exist; did you mean "mozilla-modern"?`) {
+		t.Fatalf("missing file named like a built-in: %v", err)
+	}
+}
