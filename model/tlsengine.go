@@ -45,8 +45,9 @@ type EngineVersion struct {
 	// Inferred is true when the engine settled this version without enumerating it suite by
 	// suite. For a supported TLS 1.0 or 1.1 the suites are TLS 1.2's that this version
 	// defines, confirmed: the server's first choice matched and it refused every other suite.
-	// For an unsupported TLS 1.0 or SSL 3.0 it was not probed: the server negotiates TLS 1.2
-	// and refused TLS 1.1 outright, so by TLS version negotiation it has no older version.
+	// An unsupported TLS 1.1, 1.0 or SSL 3.0 was not probed when the server speaks TLS 1.2 or
+	// 1.3 and refused a newer version below 1.2 (or 1.2 itself) outright: by TLS version
+	// negotiation it then has no older version either.
 	Inferred bool `json:"inferred,omitempty"`
 	// Error is why probing this version ended abnormally (timeout, garbage, reset …); a plain
 	// refusal (alert or closed connection on the first hello) is not an error.

@@ -295,7 +295,7 @@ func TestScanScriptedServers(t *testing.T) {
 			want: map[uint16][]string{
 				VersionTLS13: {"TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_AES_128_CCM_SHA256"},
 			},
-			preference: "server", groups: []string{"SecP384r1MLKEM1024", "x448", "ffdhe4096", "X25519MLKEM768"}, maxConns: 13,
+			preference: "server", groups: []string{"SecP384r1MLKEM1024", "x448", "ffdhe4096", "X25519MLKEM768"}, maxConns: 10,
 		},
 		{
 			// TLS 1.1 is answered with SSL 3.0: the engine must not conclude from TLS 1.1 that

@@ -101,15 +101,33 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 	var groups13 []model.EngineGroup
 	var groupsErr string
 	// TLS 1.1 waits for TLS 1.2, whose suites let it be confirmed instead of enumerated; TLS
-	// 1.0 and SSL 3.0 wait for TLS 1.1, whose refusal can settle them too. Everything else
-	// runs at once.
+	// 1.0 and SSL 3.0 wait for TLS 1.1, and all three for TLS 1.3's suites: once the server
+	// has shown a modern stack (TLS 1.2 or 1.3), an outright refusal of one version settles
+	// every older one. Everything else runs at once.
 	var tls12 *model.EngineVersion
-	tls12Done, tls11Done := make(chan struct{}), make(chan struct{})
-	if !slices.Contains(opts.Versions, VersionTLS12) || opts.Exhaustive {
-		close(tls12Done)
+	var tls13ok bool
+	tls12Done, tls11Done, tls13Done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	for v, ch := range map[uint16]chan struct{}{VersionTLS12: tls12Done, VersionTLS11: tls11Done, VersionTLS13: tls13Done} {
+		if !slices.Contains(opts.Versions, v) || opts.Exhaustive {
+			close(ch)
+		}
 	}
-	if !slices.Contains(opts.Versions, VersionTLS11) || opts.Exhaustive {
-		close(tls11Done)
+	// settled reports whether version v need not be probed: a modern server refused a newer
+	// version outright.
+	settled := func(v uint16) bool {
+		modern := tls13ok || (tls12 != nil && tls12.Supported)
+		if !modern {
+			return false
+		}
+		for _, newer := range []uint16{VersionTLS12, VersionTLS11} {
+			if newer > v && e.refusedVersion(newer) {
+				return true
+			}
+		}
+		return false
+	}
+	notProbed := func(v uint16) model.EngineVersion {
+		return model.EngineVersion{Version: VersionName(v), VersionID: v, Inferred: true}
 	}
 	var wg sync.WaitGroup
 	for i, v := range opts.Versions {
@@ -120,6 +138,10 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 			case VersionTLS13:
 				var first uint16
 				vers[i], first = e.enumTLS13(ctx)
+				if !opts.Exhaustive {
+					tls13ok = vers[i].Supported
+					close(tls13Done)
+				}
 				if vers[i].Supported && !opts.SkipGroups {
 					groups13, groupsErr = e.enumGroups13(ctx, first)
 				}
@@ -131,17 +153,21 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 				}
 			case VersionTLS11:
 				<-tls12Done
-				vers[i] = e.enumTLS(ctx, v, tls12)
+				<-tls13Done
+				if settled(v) {
+					vers[i] = notProbed(v)
+				} else {
+					vers[i] = e.enumTLS(ctx, v, tls12)
+				}
 				if !opts.Exhaustive {
 					close(tls11Done)
 				}
 			default: // TLS 1.0, SSL 3.0
 				<-tls12Done
+				<-tls13Done
 				<-tls11Done
-				if tls12 != nil && tls12.Supported && e.refusedVersion(VersionTLS11) {
-					// A server that negotiates TLS 1.2 picks the highest version it has at or
-					// below the client's; refusing TLS 1.1 outright means it has none below.
-					vers[i] = model.EngineVersion{Version: VersionName(v), VersionID: v, Inferred: true}
+				if settled(v) {
+					vers[i] = notProbed(v)
 					return
 				}
 				vers[i] = e.enumTLS(ctx, v, tls12)
