@@ -17,7 +17,8 @@ import (
 //
 // Findings are matched by fingerprint: new (in head, not in base), fixed (in base, not in head),
 // unchanged, and reopened (new, but present in an earlier complete scan of the head's scope
-// that started before base). When the head scan is not complete, Drift.Partial is set and
+// that started before base; the store remembers every fingerprint a complete scan of a scope
+// has seen, even after Prune deleted that scan). When the head scan is not complete, Drift.Partial is set and
 // nothing is reported as fixed, vanished or closed: absence in an unfinished scan proves
 // nothing.
 func (s *Store) Diff(ctx context.Context, baseID, headID string) (*model.Drift, error) {
@@ -54,9 +55,8 @@ func diff(ctx context.Context, tx *sql.Tx, base, head *scanRow) (*model.Drift, e
 	// Findings new in head, split into new and reopened.
 	before := min(base.startedNS, head.startedNS)
 	rows, err := tx.QueryContext(ctx, `
-		WITH added AS (SELECT fingerprint FROM findings WHERE scan = ?1 EXCEPT SELECT fingerprint FROM findings WHERE scan = ?2),
-		prior AS (SELECT pk FROM scans WHERE scope_key = ?3 AND status = 'complete' AND started_ns < ?4 AND pk NOT IN (?1, ?2))
-		SELECT f.data, EXISTS (SELECT 1 FROM findings p WHERE p.fingerprint = f.fingerprint AND p.scan IN prior)
+		WITH added AS (SELECT fingerprint FROM findings WHERE scan = ?1 EXCEPT SELECT fingerprint FROM findings WHERE scan = ?2)
+		SELECT f.data, EXISTS (SELECT 1 FROM seen WHERE scope_key = ?3 AND fingerprint = f.fingerprint AND first_ns < ?4)
 		FROM findings f WHERE f.scan = ?1 AND f.fingerprint IN added ORDER BY f.pk`,
 		h, b, head.info.ScopeKey, before)
 	if err != nil {
@@ -91,7 +91,7 @@ func diff(ctx context.Context, tx *sql.Tx, base, head *scanRow) (*model.Drift, e
 		}
 	}
 	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM findings f WHERE f.scan = ?1
-		AND EXISTS (SELECT 1 FROM findings p WHERE p.fingerprint = f.fingerprint AND p.scan = ?2)`, h, b).Scan(&d.UnchangedFindings)
+		AND EXISTS (SELECT 1 FROM findings p WHERE p.scan = ?2 AND p.fingerprint = f.fingerprint)`, h, b).Scan(&d.UnchangedFindings)
 	if err != nil {
 		return nil, fmt.Errorf("unchanged findings: %w", err)
 	}

@@ -157,6 +157,24 @@ CREATE TABLE der (
 ALTER TABLE certificates ADD COLUMN der_ref TEXT NOT NULL DEFAULT '';
 CREATE INDEX certificates_der ON certificates (der_ref) WHERE der_ref <> '';
 `, fill: moveDER},
+	{name: "fingerprints indexed per scan; per-scope registry of fingerprints seen", sql: `
+DROP INDEX findings_fp;
+CREATE INDEX findings_scan_fp ON findings (scan, fingerprint);
+
+CREATE TABLE seen (
+	scope_key   TEXT NOT NULL,
+	fingerprint TEXT NOT NULL,
+	first_ns    INTEGER NOT NULL,
+	last_ns     INTEGER NOT NULL,
+	PRIMARY KEY (scope_key, fingerprint)
+) WITHOUT ROWID;
+
+INSERT INTO seen (scope_key, fingerprint, first_ns, last_ns)
+SELECT s.scope_key, f.fingerprint, min(s.started_ns), max(s.started_ns)
+FROM findings f JOIN scans s ON s.pk = f.scan
+WHERE s.status = 'complete'
+GROUP BY s.scope_key, f.fingerprint;
+`},
 }
 
 // fillFacts derives the facts of every stored endpoint from its observation.

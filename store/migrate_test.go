@@ -124,6 +124,7 @@ func dump(t *testing.T, st *Store) string {
 		`SELECT s.id, c.ep, c.position, c.sha256, c.subject, c.issuer, c.not_after, c.der_ref FROM certificates c JOIN scans s ON s.pk = c.scan
 			ORDER BY 1, 2, 3`,
 		`SELECT sha256, hex(der) FROM der ORDER BY 1`,
+		`SELECT scope_key, fingerprint, first_ns, last_ns FROM seen ORDER BY 1, 2`,
 		`SELECT s.id, e.seq, e.observation FROM endpoints e JOIN scans s ON s.pk = e.scan ORDER BY 1, 2`,
 		`SELECT s.id, p.addrport FROM ports p JOIN scans s ON s.pk = p.scan ORDER BY 1, 2`,
 		`SELECT s.id, f.ep, f.fact, f.value FROM facts f JOIN scans s ON s.pk = f.scan ORDER BY 1, 2, 3, 4`,

@@ -164,7 +164,16 @@ func (s *Store) finishScan(ctx context.Context, id string, status model.ScanStat
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			return nil
+			if status != model.ScanComplete {
+				return nil
+			}
+			// Remember every fingerprint this complete scan saw, for reopened findings.
+			_, err := c.ExecContext(ctx, `INSERT INTO seen (scope_key, fingerprint, first_ns, last_ns)
+				SELECT s.scope_key, f.fingerprint, s.started_ns, s.started_ns
+				FROM findings f JOIN scans s ON s.pk = f.scan WHERE s.id = ? GROUP BY f.fingerprint ORDER BY f.fingerprint
+				ON CONFLICT (scope_key, fingerprint) DO UPDATE SET
+					first_ns = min(first_ns, excluded.first_ns), last_ns = max(last_ns, excluded.last_ns)`, id)
+			return err
 		}
 		var cur string
 		err = c.QueryRowContext(ctx, `SELECT status FROM scans WHERE id = ?`, id).Scan(&cur)
