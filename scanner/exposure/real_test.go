@@ -2,6 +2,8 @@ package exposure
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/netip"
@@ -9,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,10 +91,25 @@ func startSSHD(t *testing.T, host string) netip.AddrPort {
 	return addr
 }
 
-func startNginx(t *testing.T, host string) netip.AddrPort {
+// startNginx serves plain HTTP on the returned address and HTTPS (self-signed) on the second.
+func startNginx(t *testing.T, host string) (netip.AddrPort, netip.AddrPort) {
 	bin := testenv.LookPath(t, "nginx", "nginx")
 	prefix := t.TempDir()
 	addr := netip.AddrPortFrom(netip.MustParseAddr(host), freePort(t, host))
+	tlsAddr := netip.AddrPortFrom(netip.MustParseAddr(host), freePort(t, host))
+	cert := selfSigned(t)
+	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, blk := range map[string]*pem.Block{
+		"cert.pem": {Type: "CERTIFICATE", Bytes: cert.Certificate[0]},
+		"key.pem":  {Type: "PRIVATE KEY", Bytes: key},
+	} {
+		if err := os.WriteFile(filepath.Join(prefix, name), pem.EncodeToMemory(blk), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	conf := filepath.Join(prefix, "nginx.conf")
 	cfg := fmt.Sprintf(`daemon off;
 master_process off;
@@ -109,13 +127,19 @@ http {
     listen %[2]s;
     location / { return 200 "rampart test\n"; }
   }
+  server {
+    listen %[3]s ssl;
+    ssl_certificate %[1]s/cert.pem;
+    ssl_certificate_key %[1]s/key.pem;
+    location / { return 200 "rampart tls test\n"; }
+  }
 }
-`, prefix, addr)
+`, prefix, addr, tlsAddr)
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	start(t, addr, bin, "-p", prefix, "-c", conf)
-	return addr
+	return addr, tlsAddr
 }
 
 func startMemcached(t *testing.T, host string) netip.AddrPort {
@@ -178,9 +202,9 @@ func TestRealServers(t *testing.T) {
 	t.Parallel()
 	redisOpen := startRedis(t, "127.0.41.1")
 	redisAuth := startRedis(t, "127.0.41.2", "--requirepass", "s3cret-for-tests")
-	nginx := startNginx(t, "127.0.41.3")
+	nginx, nginxTLS := startNginx(t, "127.0.41.3")
 	silent := serve(t, func(c net.Conn) { _, _ = c.Read(make([]byte, 1)) }).addr()
-	open := []netip.AddrPort{redisOpen, redisAuth, nginx, silent}
+	open := []netip.AddrPort{redisOpen, redisAuth, nginx, nginxTLS, silent}
 	if os.Geteuid() == 0 || testenv.Strict() {
 		open = append(open, startSSHD(t, "127.0.41.4"))
 	}
@@ -233,9 +257,12 @@ func TestRealServers(t *testing.T) {
 	check("nginx", nginx, func(f *model.ServiceFacts) bool {
 		return f.Service == model.SvcHTTP && f.Product == "nginx" && f.HTTP != nil && f.HTTP.Status == 200 && !f.TLS
 	})
+	check("nginx over TLS", nginxTLS, func(f *model.ServiceFacts) bool {
+		return f.Service == model.SvcHTTP && f.Product == "nginx" && f.HTTP != nil && f.HTTP.Status == 200 && f.TLS && strings.HasPrefix(f.TLSVersion, "TLS 1.")
+	})
 	check("silent port", silent, func(f *model.ServiceFacts) bool { return f.Service == "" && !f.TLS })
-	if len(open) == 5 {
-		check("sshd", open[4], func(f *model.ServiceFacts) bool {
+	if len(open) == 6 {
+		check("sshd", open[5], func(f *model.ServiceFacts) bool {
 			return f.Service == model.SvcSSH && f.Product == "OpenSSH" && f.Version != ""
 		})
 	}
