@@ -149,6 +149,22 @@ func BenchmarkDiff(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/diff")
+	start := time.Now()
+	if _, err := st.ListScans(context.Background(), ListOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	list := time.Since(start)
+	start = time.Now()
+	pts, err := st.History(context.Background(), "h77.example.org", 0)
+	if err != nil || len(pts) != 4 {
+		b.Fatalf("history: %d points, %v", len(pts), err)
+	}
+	hist := time.Since(start)
+	start = time.Now()
+	if _, err := st.LoadScan(context.Background(), head); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("ListScans %s, History of one host %s, LoadScan of 10,000 endpoints %s", list, hist, time.Since(start))
 	b.Logf("drift: %d new, %d fixed, %d unchanged, %d endpoints appeared, %d vanished, %d rotations, %d fact changes, %d ports opened, %d closed",
 		len(d.NewFindings), len(d.FixedFindings), d.UnchangedFindings, len(d.EndpointsAppeared), len(d.EndpointsVanished),
 		len(d.CertRotations), len(d.Changes), len(d.PortsOpened), len(d.PortsClosed))

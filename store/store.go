@@ -88,6 +88,12 @@ func open(ctx context.Context, path string, opts *Options, steps []migration) (*
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: creating directory for %s: %w", path, err)
 	}
+	// Scan results describe an organisation's weak spots: a new database is private to its user.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("store: creating %s: %w", path, err)
+	}
 	dsn := path + "?_busy_timeout=" + strconv.FormatInt(o.BusyTimeout.Milliseconds(), 10) +
 		"&_foreign_keys=on&_journal_mode=WAL&_synchronous=NORMAL&_cache_size=-16000"
 	db, err := sql.Open("sqlite3", dsn)

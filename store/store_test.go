@@ -21,8 +21,8 @@ func TestOpenCreatesDirectoryAndSetsPragmas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := os.Stat(path); err != nil {
-		t.Fatal(err)
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("database file: %v, %v", fi, err)
 	}
 	var mode string
 	var fk, busy int
@@ -180,6 +180,36 @@ func TestWriterFlushesOnInterval(t *testing.T) {
 			t.Fatal("result not written within 5 s by the interval flush")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestWriterKeepsResultsAfterCancel(t *testing.T) {
+	// Ctrl-C cancels the scan's context: what finished must still be written.
+	st := openTemp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	id, err := st.BeginScan(ctx, ScanMeta{Targets: targets("example.org")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := st.NewWriter(ctx, id, WriterOptions{Batch: 100, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"192.0.2.1:443", "192.0.2.2:443"} {
+		if err := w.Add(epSpec{addr: a, findings: []string{"r/x"}}.result()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishScan(context.Background(), id, model.ScanInterrupted, context.Canceled); err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Scan(context.Background(), id)
+	if err != nil || info.Endpoints != 2 || info.Status != model.ScanInterrupted || info.Error != "context canceled" {
+		t.Fatalf("%+v, %v", info, err)
 	}
 }
 
