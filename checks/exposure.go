@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rampart-scan/rampart/model"
+	"github.com/rampart-scan/rampart/policies"
 )
 
 // Exposure rules judge model.ServiceFacts (what answers on an open port, from the exposure
@@ -185,8 +186,12 @@ func exposureCheck() Check {
 			if reason != "" {
 				ev["policy"] = reason
 			}
-			// A service or port the policy explicitly allows is not reported as exposed.
-			explicitlyAllowed := allowed && reason != ""
+			// A service, port or role the policy explicitly allows is not reported as exposed.
+			explicitlyAllowed := allowed && (reason != "" ||
+				slices.Contains(in.Thresholds.Exposure.AllowRoles, policies.ServiceRole(f.Service)))
+			if allowed && reason == "" && explicitlyAllowed {
+				ev["policy"] = "role " + policies.ServiceRole(f.Service) + " is allowed"
+			}
 			what := describe(f)
 			raised := false
 			raise := func(id, msg string) {

@@ -134,6 +134,12 @@ func TestExposureRules(t *testing.T) {
 		{"roles: ssh is only low", roles, openPort("web.example.org", 22, model.ServiceFacts{Service: model.SvcSSH}), []string{"exposure/ssh-port"}},
 		{"roles: ssh denied by port is a policy finding", parsePolicy(t, "apiVersion: rampart.dev/v1\nname: nossh\nthresholds:\n  exposure:\n    deny_ports: [22]\n"),
 			openPort("web.example.org", 22, model.ServiceFacts{Service: model.SvcSSH}), []string{"exposure/port-not-allowed"}},
+		{"allow_roles: databases allowed on db hosts", parsePolicy(t, "apiVersion: rampart.dev/v1\nname: dbhosts\nthresholds:\n  exposure:\n    allow_roles: [database, remote-access]\n"),
+			openPort("db-1.example.org", 5432, model.ServiceFacts{Service: model.SvcPostgres}), nil},
+		{"allow_roles: a cache is outside the allowed roles", parsePolicy(t, "apiVersion: rampart.dev/v1\nname: dbhosts\nthresholds:\n  exposure:\n    allow_roles: [database]\n"),
+			openPort("db-1.example.org", 6379, model.ServiceFacts{Service: model.SvcRedis, AuthRequired: yes()}), []string{"exposure/cache-port"}},
+		{"allow_roles: a web server outside the allowed roles", parsePolicy(t, "apiVersion: rampart.dev/v1\nname: dbhosts\nthresholds:\n  exposure:\n    allow_roles: [database]\n"),
+			openPort("db-1.example.org", 80, model.ServiceFacts{Service: model.SvcHTTP}), []string{"exposure/port-not-allowed"}},
 		{"roles: allowed port, nothing denied", roles, openPort("web.example.org", 443, model.ServiceFacts{Service: model.SvcHTTP, TLS: true}), nil},
 	}
 	cat := exposureCatalogue(t)
