@@ -197,7 +197,8 @@ func (s *Store) Prune(ctx context.Context, o PruneOptions) (*PruneResult, error)
 	}
 	if len(res.Deleted) > 0 && !o.DryRun {
 		err := s.writeTx(ctx, func(ctx context.Context, c *sql.Conn) error {
-			_, err := c.ExecContext(ctx, `DELETE FROM der WHERE NOT EXISTS (SELECT 1 FROM certificates c WHERE c.der_ref = der.sha256)`)
+			_, err := c.ExecContext(ctx, `DELETE FROM der WHERE NOT EXISTS (
+				SELECT 1 FROM certificates c WHERE c.der_ref = der.sha256 AND c.der_ref <> '')`)
 			return err
 		})
 		if err != nil {
