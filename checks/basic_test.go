@@ -163,3 +163,18 @@ func assertRules(t *testing.T, got []model.Finding, want []string) {
 		t.Errorf("unexpected rule %s fired", id)
 	}
 }
+
+func TestNodeConsistencyRule(t *testing.T) {
+	g := model.NodeGroup{Name: "chat.example.org", Port: 5223, Service: "xmpps-client",
+		Endpoints: []string{"a", "b"}}
+	assertRules(t, Default().EvaluateGroup(&g, policies.Default(), now), nil)
+	g.Differences = []model.NodeDifference{
+		{Fact: "leaf_certificate", Values: map[string]string{"192.0.2.1:5223": "aa", "192.0.2.2:5223": "bb"}},
+		{Fact: "protocol_versions", Values: map[string]string{"192.0.2.1:5223": "TLS 1.3", "192.0.2.2:5223": "TLS 1.0, TLS 1.3"}},
+	}
+	fs := Default().EvaluateGroup(&g, policies.Default(), now)
+	assertRules(t, fs, []string{"tls/inconsistent-nodes"})
+	if len(fs) != 2 || fs[0].Asset != "xmpps-client://chat.example.org:5223" || fs[0].Detail == fs[1].Detail {
+		t.Fatalf("findings = %+v", fs)
+	}
+}

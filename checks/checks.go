@@ -30,12 +30,13 @@ type Check struct {
 type Catalogue struct {
 	checks       []Check
 	domainChecks []DomainCheck
+	groupChecks  []GroupCheck
 	rules        map[string]model.Rule
 	order        []string
 }
 
 // NewCatalogue builds a catalogue; duplicate rule IDs are a programming error.
-func NewCatalogue(cs []Check, ds []DomainCheck) (*Catalogue, error) {
+func NewCatalogue(cs []Check, ds []DomainCheck, gs ...GroupCheck) (*Catalogue, error) {
 	c := &Catalogue{rules: map[string]model.Rule{}}
 	add := func(rules []model.Rule) error {
 		for _, r := range rules {
@@ -59,13 +60,19 @@ func NewCatalogue(cs []Check, ds []DomainCheck) (*Catalogue, error) {
 		}
 		c.domainChecks = append(c.domainChecks, ch)
 	}
+	for _, ch := range gs {
+		if err := add(ch.Rules); err != nil {
+			return nil, err
+		}
+		c.groupChecks = append(c.groupChecks, ch)
+	}
 	sort.Strings(c.order)
 	return c, nil
 }
 
 // Default is the built-in catalogue.
 func Default() *Catalogue {
-	c, err := NewCatalogue(builtin(), builtinDomain())
+	c, err := NewCatalogue(builtin(), builtinDomain(), builtinGroup()...)
 	if err != nil {
 		panic(err) // the built-in list is fixed at compile time; a test covers it
 	}

@@ -20,3 +20,8 @@ func builtin() []Check {
 func builtinDomain() []DomainCheck {
 	return dnsChecks() // dns.go
 }
+
+// builtinGroup lists the checks across the addresses of one name.
+func builtinGroup() []GroupCheck {
+	return []GroupCheck{nodeConsistencyCheck()} // nodes.go
+}

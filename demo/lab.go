@@ -129,6 +129,12 @@ func Start(opts Options) (lab *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The second MQTT node (another "data centre") serves the right certificate: the two
+	// addresses of mqtt.demo.rampart.test disagree.
+	mqttGood, err := issue(leafSpec{names: []string{name("mqtt")}})
+	if err != nil {
+		return nil, err
+	}
 	mx, err := issue(leafSpec{names: []string{name("mx")}})
 	if err != nil {
 		return nil, err
@@ -152,6 +158,7 @@ func Start(opts Options) (lab *Lab, err error) {
 		{"imap", ip(12) + ":10993", ip(12) + ":10993", "imaps", "expired certificate", tlsHandler(expired)},
 		{"matrix", ip(13) + ":8448", ip(13) + ":8448", "matrix", "self-signed certificate", tlsHandler(selfSigned)},
 		{"mqtt", ip(14) + ":8883", ip(14) + ":8883", "mqtts", "certificate for another name", tlsHandler(mismatch)},
+		{"mqtt", ip(15) + ":8883", ip(15) + ":8883", "mqtts", "second node, other certificate than the first", tlsHandler(mqttGood)},
 		{"mx", ip(25) + ":25", ip(25) + ":10025", "smtp", "plaintext AUTH before STARTTLS", smtpHandler(name("mx"), mx)},
 		{"cache", ip(30) + ":6379", ip(30) + ":6379", "", "plaintext, unauthenticated Redis", redisHandler},
 	}
@@ -185,6 +192,7 @@ func Start(opts Options) (lab *Lab, err error) {
 		"imap A "+ip(12),
 		"matrix A "+ip(13),
 		"mqtt A "+ip(14),
+		"mqtt A "+ip(15),
 		"mx A "+ip(25),
 		"_25._tcp.mx TLSA 3 1 1 "+hex.EncodeToString(spki[:]),
 		"cache A "+ip(30),

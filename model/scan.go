@@ -36,6 +36,8 @@ type ScanResult struct {
 	Discovery     []DiscoveryNote  `json:"discovery,omitempty"`
 	Endpoints     []EndpointResult `json:"endpoints"`
 	Domains       []DomainResult   `json:"domains,omitempty"`
+	// Nodes compares the addresses that serve one name (only names with several addresses).
+	Nodes []NodeGroupResult `json:"nodes,omitempty"`
 }
 
 // ToolInfo names the program that produced a result.
@@ -61,6 +63,9 @@ func (r *ScanResult) Findings() []Finding {
 	}
 	for _, d := range r.Domains {
 		out = append(out, d.Findings...)
+	}
+	for _, n := range r.Nodes {
+		out = append(out, n.Findings...)
 	}
 	return out
 }

@@ -33,6 +33,7 @@ type Sink interface {
 	Start(total int)
 	Endpoint(er *model.EndpointResult)
 	Domain(dr *model.DomainResult)
+	Nodes(nr *model.NodeGroupResult)
 }
 
 // Config is one scan.
@@ -110,6 +111,23 @@ func Run(ctx context.Context, cfg Config) (*model.ScanResult, error) {
 	})
 	if cfg.AfterProbe != nil {
 		cfg.AfterProbe(disc.Domains, res.Endpoints)
+	}
+	if runErr == nil {
+		// Comparing nodes needs every node: an interrupted scan compares nothing.
+		obs := make([]model.Observation, len(res.Endpoints))
+		for i, er := range res.Endpoints {
+			obs[i] = er.Observation
+		}
+		for _, g := range scanner.CompareNodes(obs) {
+			nr := model.NodeGroupResult{Group: g, Findings: []model.Finding{}}
+			if fs := cfg.Catalogue.EvaluateGroup(&g, cfg.Policy, evalTime); len(fs) > 0 {
+				nr.Findings = fs
+			}
+			res.Nodes = append(res.Nodes, nr)
+			for _, s := range cfg.Sinks {
+				s.Nodes(&res.Nodes[len(res.Nodes)-1])
+			}
+		}
 	}
 	for _, d := range disc.Domains {
 		dr := model.DomainResult{Observation: d, Findings: []model.Finding{}}

@@ -23,11 +23,12 @@ func WriteJSON(w io.Writer, r *model.ScanResult) error {
 // JSONLine is one line of the JSON Lines stream: either an endpoint result as it finishes, or
 // the closing summary line of the scan.
 type JSONLine struct {
-	SchemaVersion string                `json:"schema_version"`
-	Type          string                `json:"type"` // "endpoint", "domain" or "scan"
-	Endpoint      *model.EndpointResult `json:"endpoint,omitempty"`
-	Domain        *model.DomainResult   `json:"domain,omitempty"`
-	Scan          *ScanSummary          `json:"scan,omitempty"`
+	SchemaVersion string                 `json:"schema_version"`
+	Type          string                 `json:"type"` // "endpoint", "domain", "nodes" or "scan"
+	Endpoint      *model.EndpointResult  `json:"endpoint,omitempty"`
+	Domain        *model.DomainResult    `json:"domain,omitempty"`
+	Nodes         *model.NodeGroupResult `json:"nodes,omitempty"`
+	Scan          *ScanSummary           `json:"scan,omitempty"`
 }
 
 // ScanSummary closes a JSON Lines stream.
@@ -58,6 +59,11 @@ func (j *JSONLWriter) Endpoint(er *model.EndpointResult) error {
 // Domain writes one domain's DNS hygiene result.
 func (j *JSONLWriter) Domain(dr *model.DomainResult) error {
 	return j.enc.Encode(JSONLine{SchemaVersion: model.SchemaVersion, Type: "domain", Domain: dr})
+}
+
+// Nodes writes one comparison of the addresses behind a name.
+func (j *JSONLWriter) Nodes(nr *model.NodeGroupResult) error {
+	return j.enc.Encode(JSONLine{SchemaVersion: model.SchemaVersion, Type: "nodes", Nodes: nr})
 }
 
 // Close writes the summary line.

@@ -105,6 +105,18 @@ func WriteText(w io.Writer, r *model.ScanResult, o TextOptions) error {
 			fmt.Fprintf(&b, "  %s %s  %s\n", p.paint(sevColor(f.Severity), fmt.Sprintf("%-8s", strings.ToUpper(f.Severity.String()))), f.RuleID, oneLine(f.Message, 160))
 		}
 	}
+	for _, n := range r.Nodes {
+		if len(n.Findings) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "%s %s\n", p.paint(ansiBold, fmt.Sprintf("%s:%d", n.Group.Name, n.Group.Port)), p.paint(ansiDim, fmt.Sprintf("%d addresses", len(n.Group.Endpoints))))
+		for _, f := range n.Findings {
+			if f.Waived || (!o.Verbose && f.Severity < model.SeverityMedium) {
+				continue
+			}
+			fmt.Fprintf(&b, "  %s %s  %s\n", p.paint(sevColor(f.Severity), fmt.Sprintf("%-8s", strings.ToUpper(f.Severity.String()))), f.RuleID, oneLine(f.Message, 160))
+		}
+	}
 	if len(r.Discovery) > 0 {
 		fmt.Fprintf(&b, "\n%s\n", p.paint(ansiBold, "Discovery notes"))
 		for _, n := range r.Discovery {

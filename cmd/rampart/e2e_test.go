@@ -111,8 +111,10 @@ func TestDemoJSON(t *testing.T) {
 		"xmpps-client " + d:     {},
 		"imaps imap." + d:       {"cert/expired"},
 		"matrix " + d:           {"cert/self-signed"},
-		"mqtts mqtt." + d:       {"cert/hostname-mismatch"},
-		"submissions mail." + d: {"tls/legacy-protocol-negotiated"},
+		"submissions mail." + d: {"tls/legacy-protocol-negotiated", "tls/deprecated-protocol"},
+		"smtp mx." + d:          {"starttls/plaintext-auth"},
+		"xmpp-client " + d:      {"starttls/not-required"},
+		" cache." + d:           {"exposure/cache-port-unauthenticated"},
 	}
 	for k, rules := range want {
 		g, ok := got[k]
@@ -132,6 +134,32 @@ func TestDemoJSON(t *testing.T) {
 				}
 			}
 		}
+	}
+	// The two MQTT nodes: one serves a certificate for another name, and they disagree.
+	mqttMismatch := 0
+	for _, e := range r.Endpoints {
+		if e.Observation.Endpoint.Name == "mqtt."+d && contains(rulesBy(&model.ScanResult{Endpoints: []model.EndpointResult{e}})["mqtts mqtt."+d], "cert/hostname-mismatch") {
+			mqttMismatch++
+		}
+	}
+	if mqttMismatch != 1 {
+		t.Errorf("%d MQTT nodes with cert/hostname-mismatch, want exactly 1 of 2", mqttMismatch)
+	}
+	if len(r.Nodes) != 1 || r.Nodes[0].Group.Name != "mqtt."+d || len(r.Nodes[0].Findings) != 1 ||
+		r.Nodes[0].Findings[0].RuleID != "tls/inconsistent-nodes" || r.Nodes[0].Findings[0].Detail != "leaf_certificate" {
+		t.Errorf("node comparison = %+v", r.Nodes)
+	}
+	// DANE: the MX's TLSA record matches the chain it served.
+	dane := false
+	for _, dom := range r.Domains {
+		for _, ts := range dom.Observation.TLSA {
+			for _, m := range ts.Matches {
+				dane = dane || m.Matched
+			}
+		}
+	}
+	if !dane {
+		t.Error("the demo MX's TLSA record was not matched against its chain")
 	}
 	// The cache port speaks no TLS: recorded as a fact.
 	for _, e := range r.Endpoints {

@@ -48,6 +48,8 @@ func (p *progress) Endpoint(*model.EndpointResult) {
 
 func (p *progress) Domain(*model.DomainResult) {}
 
+func (p *progress) Nodes(*model.NodeGroupResult) {}
+
 // Finish clears the bar.
 func (p *progress) Finish() {
 	if p == nil {
