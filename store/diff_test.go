@@ -249,6 +249,34 @@ func TestPreviousComplete(t *testing.T) {
 	if latest, err := st.LatestComplete(ctx); err != nil || latest != s6 {
 		t.Errorf("LatestComplete = %q, %v", latest, err)
 	}
+	if d, err := st.DriftSincePrevious(ctx, s1); d != nil || err != nil {
+		t.Errorf("DriftSincePrevious(first) = %+v, %v", d, err)
+	}
+	if d, err := st.DriftSincePrevious(ctx, s6); err != nil || d == nil || d.BaseScan != s1 || d.HeadScan != s6 {
+		t.Errorf("DriftSincePrevious(s6) = %+v, %v", d, err)
+	}
+	for _, c := range []struct {
+		scan  string
+		limit int
+		want  []string
+	}{
+		{s6, 0, []string{s1, s6}}, {s2, 0, []string{s1, s2}}, {s6, 1, []string{s6}}, {s5, 0, []string{s4, s5}}, {s1, 0, []string{s1}},
+	} {
+		tr, err := st.Trend(ctx, c.scan, c.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range tr {
+			got = append(got, p.ID)
+			if p.Endpoints != 1 || p.Findings == nil {
+				t.Errorf("trend point %+v", p)
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(c.want, " ") {
+			t.Errorf("Trend(%s, %d) = %v, want %v", c.scan, c.limit, got, c.want)
+		}
+	}
 }
 
 // exposureEndpoint is a port an exposure scan identified (or found not open).
@@ -312,5 +340,36 @@ func TestDiffExposure(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%s: %q, want %q (all: %v)", k, got[k], v, got)
 		}
+	}
+}
+
+func TestGradesFromFacts(t *testing.T) {
+	// Grades are facts like any other (an extractor emits "grade" once evaluation sets one):
+	// trend counts them, history shows them and drift reports their change.
+	ctx := context.Background()
+	st := openTemp(t)
+	ep := epSpec{name: "a.example.org", addr: "192.0.2.1:443"}
+	ep2 := epSpec{name: "b.example.org", addr: "192.0.2.2:443"}
+	s1 := save(t, st, result("", t0, model.ScanComplete, ep, ep2))
+	s2 := save(t, st, result("", t0.Add(time.Hour), model.ScanComplete, ep, ep2))
+	for scan, grades := range map[string][]string{s1: {"A", "A"}, s2: {"B", "A"}} {
+		for seq, g := range grades {
+			if _, err := st.DB().Exec(`INSERT INTO facts (scan, ep, fact, value) SELECT pk, ?, 'grade', ? FROM scans WHERE id = ?`,
+				seq, g, scan); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tr, err := st.Trend(ctx, s2, 0)
+	if err != nil || len(tr) != 2 || tr[0].Grades["A"] != 2 || tr[1].Grades["A"] != 1 || tr[1].Grades["B"] != 1 {
+		t.Fatalf("trend = %+v, %v", tr, err)
+	}
+	pts, err := st.History(ctx, "a.example.org", 0)
+	if err != nil || len(pts) != 2 || pts[0].Grade != "A" || pts[1].Grade != "B" {
+		t.Fatalf("history = %+v, %v", pts, err)
+	}
+	d, err := st.Diff(ctx, s1, s2)
+	if err != nil || len(d.Changes) != 1 || d.Changes[0].Fact != "grade" || d.Changes[0].Old != "A" || d.Changes[0].New != "B" {
+		t.Fatalf("drift changes = %+v, %v", d.Changes, err)
 	}
 }

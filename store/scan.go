@@ -46,6 +46,8 @@ type ScanInfo struct {
 	// Findings counts active (not waived) findings by severity name.
 	Findings map[string]int `json:"findings"`
 	Waived   int            `json:"waived"`
+	// Grades counts endpoints by grade; filled by Trend only, and only when grades are stored.
+	Grades map[string]int `json:"grades,omitempty"`
 }
 
 // ScopeKey is the identity of a scan's scope: the targets as parsed, order and input location
@@ -620,4 +622,75 @@ func loadDomains(ctx context.Context, tx *sql.Tx, pk int64, r *model.ScanResult)
 		r.Domains = append(r.Domains, d)
 	}
 	return rows.Err()
+}
+
+// Trend returns the complete scans of scanID's scope that started before it, and scanID itself
+// whatever its status, oldest first: at most limit scans (the newest; 0: all). It is the
+// history a report draws its trend from.
+func (s *Store) Trend(ctx context.Context, scanID string, limit int) ([]ScanInfo, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	var out []ScanInfo
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		cur, err := getScan(ctx, tx, scanID)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT * FROM (SELECT `+scanCols+` FROM scans
+			WHERE pk = ?1 OR (scope_key = ?2 AND status = 'complete' AND (started_ns < ?3 OR (started_ns = ?3 AND pk < ?1)))
+			ORDER BY started_ns DESC, pk DESC LIMIT ?4) ORDER BY started_ns, pk`, cur.pk, cur.info.ScopeKey, cur.startedNS, limit)
+		if err != nil {
+			return err
+		}
+		var srs []*scanRow
+		err = eachRow(rows, func(r *sql.Rows) error {
+			sr, err := scanScanRow(r)
+			srs = append(srs, sr)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, sr := range srs {
+			if err := fillCounts(ctx, tx, sr.pk, &sr.info); err != nil {
+				return err
+			}
+			grades, err := tx.QueryContext(ctx, `SELECT value, count(*) FROM facts WHERE scan = ? AND fact = 'grade' GROUP BY value`, sr.pk)
+			if err != nil {
+				return err
+			}
+			err = eachRow(grades, func(r *sql.Rows) error {
+				var g string
+				var n int
+				if err := r.Scan(&g, &n); err != nil {
+					return err
+				}
+				if sr.info.Grades == nil {
+					sr.info.Grades = map[string]int{}
+				}
+				sr.info.Grades[g] = n
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			out = append(out, sr.info)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: trend of %s: %w", scanID, err)
+	}
+	return out, nil
+}
+
+// DriftSincePrevious compares scanID with the previous complete scan of its scope; it returns
+// nil (and no error) when there is none, as for a scope's first scan.
+func (s *Store) DriftSincePrevious(ctx context.Context, scanID string) (*model.Drift, error) {
+	prev, err := s.PreviousComplete(ctx, scanID)
+	if err != nil || prev == "" {
+		return nil, err
+	}
+	return s.Diff(ctx, prev, scanID)
 }

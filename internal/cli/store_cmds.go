@@ -35,7 +35,17 @@ func (o *storeOptions) open(ctx context.Context, env *Env) (*store.Store, error)
 	if o.format != "text" && o.format != "json" {
 		return nil, usageError(fmt.Errorf("--format %q: want text or json", o.format))
 	}
-	path := o.db
+	return openStore(ctx, env, o.db, false)
+}
+
+// OpenScanStore opens the database a scan records itself in, creating it (and its directory)
+// when missing: path, or Env.DefaultDBPath when path is empty. Notices such as waiting for
+// another writer's lock go to env.Err.
+func OpenScanStore(ctx context.Context, env *Env, path string) (*store.Store, error) {
+	return openStore(ctx, env, path, true)
+}
+
+func openStore(ctx context.Context, env *Env, path string, create bool) (*store.Store, error) {
 	if path == "" {
 		p, err := env.DefaultDBPath()
 		if err != nil {
@@ -43,7 +53,7 @@ func (o *storeOptions) open(ctx context.Context, env *Env) (*store.Store, error)
 		}
 		path = p
 	}
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(path); !create && errors.Is(err, os.ErrNotExist) {
 		return nil, usageError(fmt.Errorf("no scan database at %s: run `rampart scan` first, or pass --db", path))
 	}
 	st, err := store.Open(ctx, path, &store.Options{Logf: func(f string, a ...any) {

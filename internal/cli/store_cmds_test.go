@@ -273,3 +273,26 @@ func TestParseAge(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenScanStoreCreates(t *testing.T) {
+	xdg := t.TempDir()
+	var errb bytes.Buffer
+	env := &Env{Out: &bytes.Buffer{}, Err: &errb, Getenv: func(k string) string {
+		if k == "XDG_DATA_HOME" {
+			return xdg
+		}
+		return ""
+	}}
+	st, err := OpenScanStore(context.Background(), env, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if st.Path() != filepath.Join(xdg, "rampart", "rampart.db") {
+		t.Errorf("path = %s", st.Path())
+	}
+	out, _, err := runStoreCmd(t, NewScansCmd, "--db", st.Path())
+	if err != nil || !strings.Contains(out, "No scans stored.") {
+		t.Errorf("scans on an empty database: %v %q", err, out)
+	}
+}
