@@ -272,7 +272,7 @@ func TestScanScriptedServers(t *testing.T) {
 			want: map[uint16][]string{
 				VersionTLS12: {"TLS_PSK_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_256_CBC_SHA"},
 			},
-			preference: "server", groups: []string{"secp384r1", "secp256r1"}, maxConns: 11,
+			preference: "server", groups: []string{"secp384r1", "secp256r1"}, maxConns: 12,
 		},
 		{
 			name: "client-order-everywhere",
@@ -285,7 +285,7 @@ func TestScanScriptedServers(t *testing.T) {
 				VersionTLS12: {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"},
 				VersionTLS13: {"TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"},
 			},
-			preference: "client", groups: []string{"X25519MLKEM768", "x25519", "ffdhe2048"}, maxConns: 14,
+			preference: "client", groups: []string{"X25519MLKEM768", "x25519", "ffdhe2048"}, maxConns: 13,
 		},
 		{
 			name: "tls13-server-order-groups",
@@ -295,7 +295,7 @@ func TestScanScriptedServers(t *testing.T) {
 			want: map[uint16][]string{
 				VersionTLS13: {"TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_AES_128_CCM_SHA256"},
 			},
-			preference: "server", groups: []string{"SecP384r1MLKEM1024", "x448", "ffdhe4096", "X25519MLKEM768"}, maxConns: 10,
+			preference: "server", groups: []string{"SecP384r1MLKEM1024", "x448", "ffdhe4096", "X25519MLKEM768"}, maxConns: 8,
 		},
 		{
 			// TLS 1.1 is answered with SSL 3.0: the engine must not conclude from TLS 1.1 that
@@ -307,7 +307,7 @@ func TestScanScriptedServers(t *testing.T) {
 				VersionSSL30: {"TLS_RSA_WITH_AES_128_CBC_SHA"},
 				VersionTLS12: {"TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_256_GCM_SHA384"},
 			},
-			preference: "server", maxConns: 10,
+			preference: "server", maxConns: 9,
 		},
 		{
 			name: "downgrading-server-and-sslv2",

@@ -61,6 +61,10 @@ type engine struct {
 	// bigOK is set once the server answered a hello with more than bundle suites.
 	bigOK atomic.Bool
 
+	// g13 carries TLS 1.3 group enumeration along the TLS 1.3 suite probes. Only the TLS 1.3
+	// goroutine touches it.
+	g13 groupRider
+
 	refusedMu sync.Mutex
 	refused   map[uint16]bool // versions refused outright (protocol_version …) on their first hello
 
@@ -92,6 +96,8 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 		opts.Versions = AllVersions
 	}
 	e := &engine{dial: dial, opts: opts, sem: make(chan struct{}, opts.Parallel), bundle: opts.MaxSuitesPerHello}
+	e.g13 = groupRider{active: !opts.SkipGroups, all: groupIDs(func(g Group) bool { return g.TLS13 })}
+	e.g13.remaining = slices.Clone(e.g13.all)
 	if e.bundle == 0 {
 		e.bundle = 128
 	}
@@ -136,14 +142,13 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 			case VersionSSL20:
 				vers[i] = e.enumSSLv2(ctx)
 			case VersionTLS13:
-				var first uint16
-				vers[i], first = e.enumTLS13(ctx)
+				vers[i] = e.enumTLS13(ctx)
 				if !opts.Exhaustive {
 					tls13ok = vers[i].Supported
 					close(tls13Done)
 				}
 				if vers[i].Supported && !opts.SkipGroups {
-					groups13, groupsErr = e.enumGroups13(ctx, first)
+					groups13, groupsErr = e.enumGroups13(ctx)
 				}
 			case VersionTLS12:
 				vers[i] = e.enumTLS(ctx, v, nil)
@@ -305,7 +310,8 @@ func sigSchemeIDs(tls13 bool) []uint16 {
 
 // candidates returns the suites worth offering in version v, split into bundles of at most
 // max suites: suites common servers implement first. Inside a bundle the weakest suites come
-// first, so that a server imposing its own (strong-first) order shows it immediately.
+// first (highest code point first among equals), so that a server imposing its own
+// (strong-first) order shows it at once.
 func candidates(v uint16, max int) [][]uint16 {
 	var all []Suite
 	for _, s := range suites {
@@ -325,7 +331,14 @@ func candidates(v uint16, max int) [][]uint16 {
 		n := min(max, len(all))
 		b := slices.Clone(all[:n])
 		all = all[n:]
-		sort.SliceStable(b, func(i, j int) bool { return strengthRank(b[i]) < strengthRank(b[j]) })
+		// Weakest first, and within a class the highest code point first: both the opposite
+		// of how servers usually rank suites, so a server imposing its own order shows it.
+		sort.SliceStable(b, func(i, j int) bool {
+			if strengthRank(b[i]) != strengthRank(b[j]) {
+				return strengthRank(b[i]) < strengthRank(b[j])
+			}
+			return b[i].ID > b[j].ID
+		})
 		ids := make([]uint16, len(b))
 		for i, s := range b {
 			ids[i] = s.ID
@@ -411,8 +424,30 @@ func (e *engine) enumBundles(ctx context.Context, v uint16, bundles [][]uint16, 
 	for bi, bundle := range bundles {
 		remaining := slices.Clone(bundle)
 		for len(remaining) > 0 {
-			r := e.probe(ctx, e.baseHello(v, remaining), v <= VersionTLS12)
-			ev.Connections++
+			offer := remaining
+			// While the server has taken our suites in our order (three or more: fewer are often
+			// in our order by chance), append the last and the
+			// first suite it took, in that order. A server following the client's order takes
+			// a remaining suite if it accepts one, else the last-taken one: that both ends the
+			// enumeration and proves client order, saving the separate preference probe. A
+			// server with its own order takes the first-taken one, its favourite.
+			var last, first uint16
+			if len(bundles) == 1 && len(picks) >= 3 && ev.Preference == "" && ascending(picks) &&
+				(e.opts.MaxSuitesPerHello == 0 || len(remaining)+2 <= e.opts.MaxSuitesPerHello) {
+				last, first = picks[len(picks)-1].suite, picks[0].suite
+				offer = append(slices.Clone(remaining), last, first)
+			}
+			r := e.probeSuites(ctx, v, offer, ev)
+			if r.sh != nil && last != 0 && r.sh.Version() == v {
+				switch r.sh.Suite {
+				case last:
+					ev.Preference = "client"
+					return picks, false // and nothing else is accepted
+				case first:
+					ev.Preference = "server"
+					continue
+				}
+			}
 			if r.err != nil {
 				ev.Error = r.err.Error()
 				return picks, false
@@ -481,6 +516,30 @@ func (e *engine) recordKX(v, suite uint16, r probeResult, p *pick) {
 	p.group = g.Name
 }
 
+// ascending reports whether the server took the suites in the order we offered them (within
+// each bundle): what a server following the client's order does.
+func ascending(picks []pick) bool {
+	for i := 1; i < len(picks); i++ {
+		if picks[i].bundle == picks[i-1].bundle && picks[i].index < picks[i-1].index {
+			return false
+		}
+	}
+	return true
+}
+
+// strongestFirst orders the suites of a client-order server, whose order found is only ours.
+func strongestFirst(picks []pick) []pick {
+	sort.SliceStable(picks, func(i, j int) bool {
+		a, _ := LookupSuite(picks[i].suite)
+		b, _ := LookupSuite(picks[j].suite)
+		if strengthRank(a) != strengthRank(b) {
+			return strengthRank(a) > strengthRank(b)
+		}
+		return a.ID < b.ID
+	})
+	return picks
+}
+
 // order decides the server's preference and returns the suites in it. It may spend one more
 // connection when the enumeration alone cannot tell server order from client order, and more
 // when suites from several bundles must be ranked against each other.
@@ -488,22 +547,18 @@ func (e *engine) order(ctx context.Context, v uint16, picks []pick, ev *model.En
 	if len(picks) < 2 {
 		return picks
 	}
-	ascending := true
-	for i := 1; i < len(picks); i++ {
-		if picks[i].bundle == picks[i-1].bundle && picks[i].index < picks[i-1].index {
-			ascending = false
-		}
+	if ev.Preference == "client" {
+		return strongestFirst(picks)
 	}
-	server := !ascending
-	if ascending {
+	server := ev.Preference == "server" || !ascending(picks)
+	if !server {
 		// The server took our suites in our order: offer them reversed. A server with its
 		// own order picks the same first suite again; one following ours picks the last.
 		ids := make([]uint16, 0, len(picks))
 		for i := len(picks) - 1; i >= 0 && len(ids) < e.bundle; i-- {
 			ids = append(ids, picks[i].suite)
 		}
-		r := e.probe(ctx, e.baseHello(v, ids), false)
-		ev.Connections++
+		r := e.probeSuites(ctx, v, ids, ev)
 		switch {
 		case r.sh == nil:
 			if r.err != nil {
@@ -512,16 +567,7 @@ func (e *engine) order(ctx context.Context, v uint16, picks []pick, ev *model.En
 			return picks
 		case r.sh.Suite == ids[0]:
 			ev.Preference = "client"
-			// The order found is only ours: report the suites strongest first instead.
-			sort.SliceStable(picks, func(i, j int) bool {
-				a, _ := LookupSuite(picks[i].suite)
-				b, _ := LookupSuite(picks[j].suite)
-				if strengthRank(a) != strengthRank(b) {
-					return strengthRank(a) > strengthRank(b)
-				}
-				return a.ID < b.ID
-			})
-			return picks
+			return strongestFirst(picks)
 		case r.sh.Suite == picks[0].suite:
 			server = true
 		default:
@@ -547,8 +593,7 @@ func (e *engine) order(ctx context.Context, v uint16, picks []pick, ev *model.En
 	}
 	var out []pick
 	for spansBundles(remaining, byID) {
-		r := e.probe(ctx, e.baseHello(v, remaining), false)
-		ev.Connections++
+		r := e.probeSuites(ctx, v, remaining, ev)
 		if r.sh == nil || !slices.Contains(remaining, r.sh.Suite) {
 			return picks
 		}
@@ -592,83 +637,128 @@ func (e *engine) enumTLS(ctx context.Context, v uint16, base *model.EngineVersio
 	return ev
 }
 
-// enumTLS13 enumerates TLS 1.3 suites; it returns the group of the first HelloRetryRequest.
-func (e *engine) enumTLS13(ctx context.Context) (model.EngineVersion, uint16) {
+// enumTLS13 enumerates TLS 1.3 suites (and, riding along, groups: see groupRider).
+func (e *engine) enumTLS13(ctx context.Context) model.EngineVersion {
 	ev := model.EngineVersion{Version: VersionName(VersionTLS13), VersionID: VersionTLS13}
 	picks := e.enumSuites(ctx, VersionTLS13, &ev)
 	if len(picks) == 0 {
-		return ev, 0
+		return ev
 	}
 	ev.Supported = true
-	var first uint16
-	if g, ok := groupByName(picks[0].group); ok {
-		first = g.ID
-	}
 	picks = e.order(ctx, VersionTLS13, picks, &ev)
 	ev.Suites = engineSuites(picks)
 	for i := range ev.Suites {
 		ev.Suites[i].Group = "" // the group is a property of the connection, reported in Groups
 	}
-	return ev, first
+	return ev
 }
 
-func groupByName(name string) (Group, bool) {
-	for _, g := range groups {
-		if g.Name == name {
-			return g, true
+// groupRider enumerates TLS 1.3 groups on the connections that enumerate TLS 1.3 suites:
+// each HelloRetryRequest names a suite and a group, so every suite probe offers only the
+// groups not yet seen. When such a probe is refused, it is asked again with every group: if
+// that one is answered, the remaining groups were the cause and group enumeration is done.
+type groupRider struct {
+	active    bool
+	all       []uint16
+	remaining []uint16
+	found     []uint16
+	done      bool // no remaining group is accepted
+	err       string
+}
+
+// offer returns the groups to offer and whether that is a partial list.
+func (g *groupRider) offer() ([]uint16, bool) {
+	if !g.active || g.done || len(g.remaining) == 0 || len(g.remaining) == len(g.all) {
+		return g.all, false
+	}
+	return g.remaining, true
+}
+
+// saw records the group of a HelloRetryRequest answering an offer of offered.
+func (g *groupRider) saw(id uint16, offered []uint16) {
+	if !g.active || id == 0 {
+		return
+	}
+	if !slices.Contains(offered, id) {
+		g.err = fmt.Sprintf("server chose group 0x%04x that was not offered", id)
+		return
+	}
+	if i := slices.Index(g.remaining, id); i >= 0 {
+		g.found = append(g.found, id)
+		g.remaining = slices.Delete(g.remaining, i, i+1)
+	}
+}
+
+// probeSuites offers suites in version v and counts the connections in ev. TLS 1.3 probes
+// carry the group enumeration.
+func (e *engine) probeSuites(ctx context.Context, v uint16, suites []uint16, ev *model.EngineVersion) probeResult {
+	ch := e.baseHello(v, suites)
+	var partial bool
+	if v == VersionTLS13 {
+		ch.Groups, partial = e.g13.offer()
+	}
+	r := e.probe(ctx, ch, v <= VersionTLS12)
+	ev.Connections++
+	if partial && r.refused != nil {
+		// No offered suite, or no offered group, is accepted. In TLS 1.3 the two are
+		// independent: offer every suite with the same groups. An answer names one more group
+		// and shows the suites were at fault; a refusal ends the groups, and the suites are
+		// asked again with every group.
+		cg := e.baseHello(v, candidates(VersionTLS13, math.MaxInt)[0])
+		cg.Groups = e.g13.remaining
+		rg := e.probe(ctx, cg, false)
+		ev.Connections++
+		switch {
+		case rg.err != nil:
+			e.g13.err = rg.err.Error()
+		case rg.sh != nil:
+			e.g13.saw(rg.sh.KeyShareGroup, cg.Groups)
+			return r
+		default:
+			e.g13.done = true
 		}
+		ch = e.baseHello(v, suites)
+		r = e.probe(ctx, ch, false)
+		ev.Connections++
 	}
-	return Group{}, false
+	if v == VersionTLS13 && r.sh != nil {
+		e.g13.saw(r.sh.KeyShareGroup, ch.Groups)
+	}
+	return r
 }
 
-func engineSuites(picks []pick) []model.EngineSuite {
-	out := make([]model.EngineSuite, 0, len(picks))
-	for _, p := range picks {
-		s, _ := LookupSuite(p.suite)
-		f := s.Facts()
-		f.Group, f.DHBits = p.group, p.dhBits
-		out = append(out, f)
-	}
-	return out
-}
-
-func engineGroup(id uint16) model.EngineGroup {
-	g, _ := LookupGroup(id)
-	return model.EngineGroup{ID: id, Name: g.Name, Hybrid: g.Kind == "hybrid", PostQuantum: g.Kind == "hybrid" || g.Kind == "pq", Bits: g.Bits}
-}
-
-// enumGroups13 finds every TLS 1.3 group: with an empty key_share the server names its
-// choice in a HelloRetryRequest; remove it and ask again. first is the group already learnt
-// from the suite enumeration (0 if none).
-func (e *engine) enumGroups13(ctx context.Context, first uint16) ([]model.EngineGroup, string) {
-	remaining := groupIDs(func(g Group) bool { return g.TLS13 })
-	var out []model.EngineGroup
-	if first != 0 {
-		out = append(out, engineGroup(first))
-		remaining = slices.DeleteFunc(remaining, func(id uint16) bool { return id == first })
-	}
+// enumGroups13 finishes the TLS 1.3 group enumeration the suite probes started: with an
+// empty key_share the server names its choice in a HelloRetryRequest; remove it and ask again
+// until the server refuses.
+func (e *engine) enumGroups13(ctx context.Context) ([]model.EngineGroup, string) {
+	g := &e.g13
 	suites13 := candidates(VersionTLS13, math.MaxInt)[0]
-	for len(remaining) > 0 {
+	for !g.done && g.err == "" && len(g.remaining) > 0 {
 		ch := e.baseHello(VersionTLS13, suites13)
-		ch.Groups = remaining
+		ch.Groups = g.remaining
 		r := e.probe(ctx, ch, false)
 		if r.err != nil {
-			return out, r.err.Error()
+			g.err = r.err.Error()
+			break
 		}
 		if r.sh == nil {
 			break
 		}
-		g := r.sh.KeyShareGroup
-		if r.sh.Version() != VersionTLS13 || !slices.Contains(remaining, g) {
-			return out, fmt.Sprintf("server chose group 0x%04x that was not offered", g)
+		if r.sh.Version() != VersionTLS13 {
+			g.err = "server left TLS 1.3 during group enumeration"
+			break
 		}
-		out = append(out, engineGroup(g))
-		remaining = slices.DeleteFunc(remaining, func(id uint16) bool { return id == g })
+		n := len(g.found)
+		g.saw(r.sh.KeyShareGroup, ch.Groups)
+		if len(g.found) == n && g.err == "" {
+			g.err = "server named no new group"
+		}
 	}
-	if out == nil {
-		out = []model.EngineGroup{}
+	out := []model.EngineGroup{}
+	for _, id := range g.found {
+		out = append(out, engineGroup(id))
 	}
-	return out, ""
+	return out, g.err
 }
 
 // enumGroupsECDHE finds the ECDHE curves of a TLS ≤ 1.2 version by offering its accepted
