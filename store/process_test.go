@@ -375,3 +375,52 @@ func TestKilledMidScan(t *testing.T) {
 	}
 	t.Logf("kept %d endpoints of the killed scan", len(r.Endpoints))
 }
+
+func TestWriterKeepsResultsWhileLocked(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "rampart.db")
+	st, err := Open(ctx, path, &Options{BusyTimeout: 100 * time.Millisecond, LockRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	id, err := st.BeginScan(ctx, ScanMeta{Targets: targets("example.org")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := st.NewWriter(ctx, id, WriterOptions{Batch: 3, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold := child(t, "hold", path, 1500)
+	if line := waitLine(t, hold); line != "locked" {
+		t.Fatalf("child said %q", line)
+	}
+	var lockedErr error
+	for i := range 5 {
+		if err := w.Add(synthetic("l", i)); err != nil {
+			lockedErr = err
+		}
+	}
+	if !errors.Is(lockedErr, ErrLocked) {
+		t.Fatalf("Add under a held lock = %v, want ErrLocked", lockedErr)
+	}
+	if err := hold.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close after the lock was released: %v", err)
+	}
+	r, err := st.LoadScan(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Endpoints) != 5 {
+		t.Fatalf("%d endpoints stored, want 5", len(r.Endpoints))
+	}
+	for i, e := range r.Endpoints {
+		if e.Observation.Endpoint.Name != fmt.Sprintf("l%d.example.org", i) {
+			t.Errorf("endpoint %d is %s: order lost", i, e.Observation.Endpoint.Name)
+		}
+	}
+}

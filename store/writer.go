@@ -250,8 +250,8 @@ func encodeEndpoint(r *model.EndpointResult) (*epRow, error) {
 	return e, nil
 }
 
-// Add queues one endpoint's result. It returns the first error the writer met, if any (the
-// result is then not stored).
+// Add queues one endpoint's result. It returns the first error the writer met, if any; after an
+// error wrapping ErrLocked the result is still kept and written by a later flush.
 func (w *Writer) Add(r model.EndpointResult) error {
 	row, err := encodeEndpoint(&r)
 	if err != nil {
@@ -322,7 +322,9 @@ func (w *Writer) push(number func(), row any) error {
 	return nil
 }
 
-// Flush writes everything buffered now, in one transaction.
+// Flush writes everything buffered now, in one transaction. When another writer held the lock
+// past the store's patience (an error wrapping ErrLocked) the results stay buffered for the
+// next flush; any other error is final and every later call returns it.
 func (w *Writer) Flush() error {
 	w.flushMu.Lock()
 	defer w.flushMu.Unlock()
@@ -339,6 +341,13 @@ func (w *Writer) Flush() error {
 	}
 	if err := w.write(items); err != nil {
 		err = fmt.Errorf("store: writing results of scan %s: %w", w.id, err)
+		if errors.Is(err, ErrLocked) {
+			// Nothing was written: keep the results, in order, for the next flush.
+			w.mu.Lock()
+			w.buf = append(items, w.buf...)
+			w.mu.Unlock()
+			return err
+		}
 		w.fail(err)
 		return err
 	}
