@@ -653,6 +653,22 @@ func (e *engine) enumTLS13(ctx context.Context) model.EngineVersion {
 	return ev
 }
 
+func engineSuites(picks []pick) []model.EngineSuite {
+	out := make([]model.EngineSuite, 0, len(picks))
+	for _, p := range picks {
+		s, _ := LookupSuite(p.suite)
+		f := s.Facts()
+		f.Group, f.DHBits = p.group, p.dhBits
+		out = append(out, f)
+	}
+	return out
+}
+
+func engineGroup(id uint16) model.EngineGroup {
+	g, _ := LookupGroup(id)
+	return model.EngineGroup{ID: id, Name: g.Name, Hybrid: g.Kind == "hybrid", PostQuantum: g.Kind == "hybrid" || g.Kind == "pq", Bits: g.Bits}
+}
+
 // groupRider enumerates TLS 1.3 groups on the connections that enumerate TLS 1.3 suites:
 // each HelloRetryRequest names a suite and a group, so every suite probe offers only the
 // groups not yet seen. When such a probe is refused, it is asked again with every group: if
