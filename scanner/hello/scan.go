@@ -43,8 +43,9 @@ type Options struct {
 	// SignatureAlgorithms enumerates the TLS 1.2 signature schemes the server signs with
 	// (one connection per scheme accepted, so it is off by default).
 	SignatureAlgorithms bool
-	// Exhaustive enumerates TLS 1.0 and 1.1 suite by suite even when TLS 1.2's result lets
-	// the engine infer them (see model.EngineVersion.Inferred).
+	// Exhaustive probes every version on its own and enumerates TLS 1.0 and 1.1 suite by
+	// suite, instead of settling them from TLS 1.2's and 1.3's results (see
+	// model.EngineVersion.Inferred). It costs more connections and is slower.
 	Exhaustive bool
 }
 
@@ -175,7 +176,11 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 					vers[i] = notProbed(v)
 					return
 				}
-				vers[i] = e.enumTLS(ctx, v, tls12)
+				base := tls12
+				if v == VersionSSL30 {
+					base = nil // rarely spoken: a direct refusal is cheaper than a confirmation
+				}
+				vers[i] = e.enumTLS(ctx, v, base)
 			}
 		})
 	}
