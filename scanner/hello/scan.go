@@ -305,8 +305,8 @@ func preferredGroupOrder() []Group {
 func sigSchemeIDs(tls13 bool) []uint16 {
 	var out []uint16
 	for _, s := range sigSchemes {
-		if tls13 && (s.ID>>8 <= 0x03 || s.ID&0xff <= 0x02 && s.ID>>8 < 0x07) {
-			continue // TLS 1.3 forbids MD5/SHA-1/SHA-224 pairs and DSA in the hello's list too
+		if tls13 && (s.ID>>8 <= 0x03 || s.ID&0xff == 0x02 && s.ID>>8 < 0x07) {
+			continue // TLS 1.3 hellos list no MD5, SHA-1 or SHA-224 schemes and no DSA
 		}
 		out = append(out, s.ID)
 	}
