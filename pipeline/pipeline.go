@@ -7,6 +7,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"sort"
 	"time"
 
@@ -21,6 +22,15 @@ type Discovery struct {
 	Endpoints []model.Endpoint
 	Notes     []model.DiscoveryNote
 	Domains   []model.DomainObservation
+	// Hosts are addresses found without a service (brute-forced names), keyed by address,
+	// for the exposure scan.
+	Hosts map[netip.Addr]model.Endpoint
+}
+
+// PortScanner is the exposure scan: it returns observations of open ports to report as they
+// are, and new endpoints (TLS ports) to audit like discovered ones.
+type PortScanner interface {
+	Scan(ctx context.Context, disc *Discovery) ([]model.Observation, []model.Endpoint, error)
 }
 
 // Discoverer expands targets into endpoints (and domain facts).
@@ -40,13 +50,15 @@ type Sink interface {
 type Config struct {
 	Targets    []model.Target
 	Discoverer Discoverer
-	Prober     scanner.Prober
-	Workers    int
-	Catalogue  *checks.Catalogue
-	Policy     *policies.Policy
-	Sinks      []Sink
-	Now        func() time.Time
-	Version    string
+	// Ports, when set, runs the exposure scan after discovery.
+	Ports     PortScanner
+	Prober    scanner.Prober
+	Workers   int
+	Catalogue *checks.Catalogue
+	Policy    *policies.Policy
+	Sinks     []Sink
+	Now       func() time.Time
+	Version   string
 	// AfterProbe, if set, runs once all endpoints are probed and before domains are evaluated,
 	// e.g. to match DANE records against the chains endpoints served.
 	AfterProbe func(domains []model.DomainObservation, eps []model.EndpointResult)
@@ -92,12 +104,20 @@ func Run(ctx context.Context, cfg Config) (*model.ScanResult, error) {
 		return finish(model.ScanFailed, errors.Join(ErrDiscovery, err))
 	}
 	res.Discovery = disc.Notes
+	var exposed []model.Observation
+	if cfg.Ports != nil {
+		direct, more, err := cfg.Ports.Scan(ctx, disc)
+		if err != nil && ctx.Err() == nil {
+			res.Discovery = append(res.Discovery, model.DiscoveryNote{Target: "exposure scan", Kind: "error", Detail: err.Error()})
+		}
+		exposed = direct
+		disc.Endpoints = append(disc.Endpoints, more...)
+	}
 	for _, s := range cfg.Sinks {
-		s.Start(len(disc.Endpoints))
+		s.Start(len(disc.Endpoints) + len(exposed))
 	}
 	evalTime := res.Started
-	orch := &scanner.Orchestrator{Prober: cfg.Prober, Workers: cfg.Workers, Now: now}
-	runErr := orch.Run(ctx, disc.Endpoints, func(obs model.Observation) {
+	emit := func(obs model.Observation) {
 		er := model.EndpointResult{Observation: obs, Findings: []model.Finding{}}
 		if obs.Status != model.StatusInterrupted {
 			if fs := cfg.Catalogue.Evaluate(&obs, cfg.Policy, evalTime); len(fs) > 0 {
@@ -108,7 +128,12 @@ func Run(ctx context.Context, cfg Config) (*model.ScanResult, error) {
 		for _, s := range cfg.Sinks {
 			s.Endpoint(&res.Endpoints[len(res.Endpoints)-1])
 		}
-	})
+	}
+	for _, obs := range exposed {
+		emit(obs)
+	}
+	orch := &scanner.Orchestrator{Prober: cfg.Prober, Workers: cfg.Workers, Now: now}
+	runErr := orch.Run(ctx, disc.Endpoints, emit)
 	if cfg.AfterProbe != nil {
 		cfg.AfterProbe(disc.Domains, res.Endpoints)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/rampart-scan/rampart/discover"
 	"github.com/rampart-scan/rampart/model"
@@ -41,7 +42,12 @@ func (a *dnsDiscoverer) Discover(ctx context.Context, ts []model.Target) (*pipel
 	if res == nil {
 		return nil, err
 	}
-	out := &pipeline.Discovery{Endpoints: res.Endpoints, Notes: res.Notes, Domains: res.Domains}
+	out := &pipeline.Discovery{Endpoints: res.Endpoints, Notes: res.Notes, Domains: res.Domains, Hosts: map[netip.Addr]model.Endpoint{}}
+	for _, h := range res.Hosts {
+		for _, a := range h.Addrs {
+			out.Hosts[a] = model.Endpoint{Name: h.Name, Addr: netip.AddrPortFrom(a, 0), Origin: h.Origin, Source: h.Source}
+		}
+	}
 	if err != nil {
 		return out, err
 	}

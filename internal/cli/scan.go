@@ -20,6 +20,7 @@ import (
 	"github.com/rampart-scan/rampart/policies"
 	"github.com/rampart-scan/rampart/reports"
 	"github.com/rampart-scan/rampart/scanner"
+	"github.com/rampart-scan/rampart/scanner/exposure"
 	"github.com/rampart-scan/rampart/scanner/netx"
 	"github.com/rampart-scan/rampart/services"
 	"github.com/rampart-scan/rampart/targets"
@@ -46,6 +47,7 @@ type scanOptions struct {
 	quick       bool
 	attempts    int
 	noLint      bool
+	ports       string
 
 	reports reportFiles
 
@@ -75,6 +77,7 @@ func (o *scanOptions) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.quick, "quick", false, "one modern handshake per endpoint instead of the full audit (versions, every suite, groups, handshake features)")
 	f.IntVar(&o.attempts, "attempts", 1, "connection attempts per endpoint for availability facts (latency, error rate); 1 measures nothing extra")
 	f.BoolVar(&o.noLint, "no-lint", false, "skip zlint on certificates")
+	f.StringVar(&o.ports, "ports", "", "also run the exposure scan over these ports on every address: named sets ("+strings.Join(exposure.SetNames(), ", ")+"), lists and ranges, e.g. messaging,databases,8000-8100")
 	o.reports.addFlags(cmd)
 }
 
@@ -214,6 +217,14 @@ func loadRoots(caFile string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// portScanner keeps a nil *portStage from becoming a non-nil interface.
+func portScanner(ps *portStage) pipeline.PortScanner {
+	if ps == nil {
+		return nil
+	}
+	return ps
+}
+
 // loadWordlist reads --wordlist: "default" is the embedded list, anything else a file.
 func (o *scanOptions) loadWordlist() error {
 	switch o.wordlist {
@@ -244,6 +255,7 @@ type scanSetup struct {
 	dialer   *netx.Dialer
 	prober   scanner.Prober
 	disc     pipeline.Discoverer
+	ports    pipeline.PortScanner
 	policy   *policies.Policy
 	catalog  *checks.Catalogue
 	services *services.Registry
@@ -274,10 +286,15 @@ func prepareScan(env *Env, o *scanOptions, args []string) (*scanSetup, error) {
 	if err != nil {
 		return nil, usageError(err)
 	}
+	ps, err := newPortStage(o.ports, d, reg, o.timeout)
+	if err != nil {
+		return nil, usageError(fmt.Errorf("--ports: %w", err))
+	}
 	return &scanSetup{
 		targets: ts, failOn: failOn, never: never, dialer: d,
 		prober:   newProbe(o, d, reg, roots),
 		disc:     disc,
+		ports:    portScanner(ps),
 		policy:   policies.Default(),
 		catalog:  checks.Default(),
 		services: reg,
@@ -329,7 +346,7 @@ func executeScan(ctx context.Context, env *Env, o *scanOptions, s *scanSetup) (*
 		sinks = append(sinks, prog)
 	}
 	res, _ := pipeline.Run(ctx, pipeline.Config{
-		Targets: s.targets, Discoverer: s.disc, Prober: s.prober, Workers: o.concurrency,
+		Targets: s.targets, Discoverer: s.disc, Ports: s.ports, Prober: s.prober, Workers: o.concurrency,
 		Catalogue: s.catalog, Policy: s.policy, Sinks: sinks, Version: env.Version,
 		AfterProbe: matchDANE,
 	})
