@@ -51,8 +51,11 @@ type EngineVersion struct {
 	Inferred bool `json:"inferred,omitempty"`
 	// Error is why probing this version ended abnormally (timeout, garbage, reset …); a plain
 	// refusal (alert or closed connection on the first hello) is not an error.
-	Error       string `json:"error,omitempty"`
-	Connections int    `json:"connections"`
+	Error string `json:"error,omitempty"`
+	// KeyExchangeError is why a ServerKeyExchange after an accepted (EC)DHE suite could not
+	// be read (an oversized certificate message, garbage …); the suites are still right.
+	KeyExchangeError string `json:"key_exchange_error,omitempty"`
+	Connections      int    `json:"connections"`
 }
 
 // EngineSuite is one accepted cipher suite with the attributes checks need.

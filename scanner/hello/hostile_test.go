@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +113,49 @@ func TestScanCancelled(t *testing.T) {
 	}
 	if el := time.Since(start); el > 3*time.Second {
 		t.Errorf("cancelled scan took %v", el)
+	}
+}
+
+// A server whose certificate message announces megabytes: the suite is still found, the
+// ServerKeyExchange is given up with an error fact, and the scan ends at once.
+func TestScanHugeCertificateMessage(t *testing.T) {
+	ln := listen(t, "127.0.4.11")
+	suite := uint16(0xC02F) // ECDHE-RSA-AES128-GCM-SHA256
+	serve(t, ln, func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+		var hdr [5]byte
+		if _, err := io.ReadFull(c, hdr[:]); err != nil || hdr[0] != recordHandshake {
+			return
+		}
+		rec := make([]byte, int(hdr[3])<<8|int(hdr[4]))
+		if _, err := io.ReadFull(c, rec); err != nil {
+			return
+		}
+		h, ok := parseClientHello(rec)
+		if !ok || len(h.versions) > 0 || h.version != VersionTLS12 || !slices.Contains(h.suites, suite) {
+			_, _ = c.Write(alertRecord(alertProtocolVersion))
+			return
+		}
+		flight := handshake(typeServerHello, serverHello(VersionTLS12, suite, nil, nil))
+		flight = append(flight, typeCertificate, 0x50, 0, 0) // 5 MiB announced
+		flight = append(flight, make([]byte, 8000)...)
+		_, _ = c.Write(append([]byte{recordHandshake, 3, 3, byte(len(flight) >> 8), byte(len(flight))}, flight...))
+		_, _ = io.Copy(io.Discard, c)
+	})
+	d := &counter{addr: ln.Addr().String()}
+	start := time.Now()
+	f, err := Scan(context.Background(), d.dial, Options{Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("scan took %v", el)
+	}
+	ev := version(f, VersionTLS12)
+	if !ev.Supported || len(ev.Suites) != 1 || ev.Suites[0].ID != suite || ev.Error != "" {
+		t.Errorf("TLS 1.2 = %+v", ev)
+	}
+	if !strings.Contains(ev.KeyExchangeError, "larger than the read limit") {
+		t.Errorf("key exchange error = %q", ev.KeyExchangeError)
 	}
 }

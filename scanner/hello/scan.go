@@ -488,6 +488,9 @@ func (e *engine) enumBundles(ctx context.Context, v uint16, bundles [][]uint16, 
 				}
 			}
 			e.recordKX(v, sh.Suite, r, &p)
+			if r.kxErr != nil && ev.KeyExchangeError == "" {
+				ev.KeyExchangeError = r.kxErr.Error()
+			}
 			picks = append(picks, p)
 			remaining = slices.Delete(remaining, idx, idx+1)
 		}
