@@ -60,6 +60,8 @@ type EngineVersion struct {
 
 // EngineSuite is one accepted cipher suite with the attributes checks need.
 type EngineSuite struct {
+	// ID is the suite's code point; 0 for SSL 2.0 cipher kinds, which are three bytes wide
+	// (Name identifies them).
 	ID          uint16 `json:"id"`
 	Name        string `json:"name"` // IANA name
 	OpenSSLName string `json:"openssl_name,omitempty"`

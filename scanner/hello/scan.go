@@ -327,6 +327,8 @@ func candidates(v uint16, max int) [][]uint16 {
 			continue
 		case v == VersionSSL30 && s.MinVersion != VersionSSL30:
 			continue
+		case s.ID == 0x0000: // TLS_NULL_WITH_NULL_NULL is the initial state, never negotiable
+			continue
 		}
 		all = append(all, s)
 	}
