@@ -156,7 +156,7 @@ func (r *Reporter) Raise(id, detail, message string, evidence map[string]string)
 // EvaluateDomain runs the domain-level (DNS hygiene) checks on one domain observation.
 func (c *Catalogue) EvaluateDomain(obs *model.DomainObservation, p *policies.Policy, now time.Time) []model.Finding {
 	rep := &Reporter{cat: c, asset: "domain:" + obs.Name}
-	in := &DomainInput{Obs: obs, Thresholds: p.Thresholds, Now: now}
+	in := &DomainInput{Obs: obs, Thresholds: p.For(model.Endpoint{Name: obs.Name}), Now: now}
 	for _, ch := range c.domainChecks {
 		rep.allowed = ch.Rules
 		ch.Run(in, rep)

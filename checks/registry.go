@@ -1,5 +1,7 @@
 package checks
 
+import "github.com/rampart-scan/rampart/policies"
+
 // builtin lists every endpoint check family. Each family lives in its own file.
 func builtin() []Check {
 	return []Check{
@@ -13,6 +15,9 @@ func builtin() []Check {
 		startTLSCheck(),     // starttls.go
 		exposureCheck(),     // exposure.go
 		availabilityCheck(), // exposure.go
+		// Rules the policy engine raises itself (policy/waiver-expired) are declared here so
+		// the catalogue knows every rule a scan can produce.
+		{Name: "policy", Rules: policies.Rules(), Run: func(*Input, *Reporter) {}},
 	}
 }
 

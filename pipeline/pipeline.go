@@ -80,7 +80,7 @@ func Run(ctx context.Context, cfg Config) (*model.ScanResult, error) {
 		Tool:          model.ToolInfo{Name: "rampart", Version: cfg.Version},
 		Status:        model.ScanRunning,
 		Started:       now().UTC(),
-		Policy:        cfg.Policy.Name,
+		Policy:        cfg.Policy.Identity(),
 		Targets:       cfg.Targets,
 		Endpoints:     []model.EndpointResult{},
 	}

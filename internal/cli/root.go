@@ -28,6 +28,9 @@ Start with: rampart demo`,
 		newScanCmd(env),
 		newDemoCmd(env),
 		newDiscoverCmd(env),
+		newPolicyCmd(env),
+		newRulesCmd(env),
+		newExplainCmd(env),
 		newVersionCmd(env),
 	)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })

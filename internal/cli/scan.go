@@ -48,6 +48,7 @@ type scanOptions struct {
 	attempts    int
 	noLint      bool
 	ports       string
+	policy      string
 
 	reports reportFiles
 
@@ -77,6 +78,7 @@ func (o *scanOptions) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.quick, "quick", false, "one modern handshake per endpoint instead of the full audit (versions, every suite, groups, handshake features)")
 	f.IntVar(&o.attempts, "attempts", 1, "connection attempts per endpoint for availability facts (latency, error rate); 1 measures nothing extra")
 	f.BoolVar(&o.noLint, "no-lint", false, "skip zlint on certificates")
+	f.StringVar(&o.policy, "policy", "", "policy to judge against: a built-in name (see 'rampart policy list') or a YAML file (default messaging-baseline)")
 	f.StringVar(&o.ports, "ports", "", "also run the exposure scan over these ports on every address: named sets ("+strings.Join(exposure.SetNames(), ", ")+"), lists and ranges, e.g. messaging,databases,8000-8100")
 	o.reports.addFlags(cmd)
 }
@@ -271,6 +273,10 @@ func prepareScan(env *Env, o *scanOptions, args []string) (*scanSetup, error) {
 	if err != nil {
 		return nil, usageError(err)
 	}
+	pol, err := scanPolicy(o.policy)
+	if err != nil {
+		return nil, usageError(err)
+	}
 	roots, err := loadRoots(o.caFile)
 	if err != nil {
 		return nil, usageError(err)
@@ -295,7 +301,7 @@ func prepareScan(env *Env, o *scanOptions, args []string) (*scanSetup, error) {
 		prober:   newProbe(o, d, reg, roots),
 		disc:     disc,
 		ports:    portScanner(ps),
-		policy:   policies.Default(),
+		policy:   pol,
 		catalog:  checks.Default(),
 		services: reg,
 	}, nil
