@@ -424,3 +424,31 @@ func TestWriterKeepsResultsWhileLocked(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrentOpenOfNewDatabase(t *testing.T) {
+	// Several processes starting at once on a file that does not exist yet all get in.
+	ctx := context.Background()
+	for round := range 5 {
+		path := filepath.Join(t.TempDir(), fmt.Sprint(round), "rampart.db")
+		var wg sync.WaitGroup
+		errs := make(chan error, 6)
+		for range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st, err := Open(ctx, path, nil)
+				if err == nil {
+					err = st.Close()
+				}
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+}

@@ -105,9 +105,18 @@ func open(ctx context.Context, path string, opts *Options, steps []migration) (*
 	host, _ := os.Hostname()
 	s := &Store{db: db, path: path, opts: o, host: host, pid: os.Getpid()}
 	s.pidStart, _ = procStart(s.pid)
-	if err := s.check(ctx); err != nil {
-		db.Close()
-		return nil, err
+	// Opening a new file races with other processes opening it (switching to WAL needs a moment
+	// of exclusive access, and SQLite answers busy at once there): retry for BusyTimeout.
+	for start := time.Now(); ; {
+		err := s.check(ctx)
+		if err == nil {
+			break
+		}
+		if !isBusy(err) || time.Since(start) > o.BusyTimeout || ctx.Err() != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: opening %s: %w", path, s.lockErr(err))
+		}
+		time.Sleep(25 * time.Millisecond)
 	}
 	if err := s.migrate(ctx, steps); err != nil {
 		db.Close()
@@ -127,17 +136,17 @@ func open(ctx context.Context, path string, opts *Options, steps []migration) (*
 func (s *Store) check(ctx context.Context) error {
 	var mode string
 	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return fmt.Errorf("store: opening %s: %w", s.path, s.lockErr(err))
+		return err
 	}
 	if !strings.EqualFold(mode, "wal") {
-		return fmt.Errorf("store: %s: journal mode is %q, want wal", s.path, mode)
+		return fmt.Errorf("journal mode is %q, want wal", mode)
 	}
 	var fk int
 	if err := s.db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
-		return fmt.Errorf("store: %s: reading foreign_keys: %w", s.path, err)
+		return fmt.Errorf("reading foreign_keys: %w", err)
 	}
 	if fk != 1 {
-		return fmt.Errorf("store: %s: foreign keys are off", s.path)
+		return errors.New("foreign keys are off")
 	}
 	return nil
 }
@@ -207,8 +216,7 @@ func (s *Store) lockErr(err error) error {
 	if !isBusy(err) {
 		return err
 	}
-	return fmt.Errorf("%s stayed locked for more than %s; another rampart (scan, prune or vacuum) is writing to it: %w (%w)",
-		s.path, s.opts.BusyTimeout*time.Duration(1+s.opts.LockRetries), ErrLocked, err)
+	return fmt.Errorf("%s is locked: another rampart (scan, prune or vacuum) is writing to it: %w (%w)", s.path, ErrLocked, err)
 }
 
 // writeTx runs fn in a transaction that takes the write lock at its start (BEGIN IMMEDIATE), so
@@ -227,6 +235,9 @@ func (s *Store) writeTx(ctx context.Context, fn func(ctx context.Context, c *sql
 			break
 		}
 		if !isBusy(err) || attempt >= s.opts.LockRetries || ctx.Err() != nil {
+			if isBusy(err) {
+				return fmt.Errorf("gave up after waiting %s: %w", time.Since(start).Round(time.Millisecond), s.lockErr(err))
+			}
 			return s.lockErr(err)
 		}
 		s.logf("store: waiting for %s: another rampart process is writing to it (%s so far)",
