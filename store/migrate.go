@@ -146,8 +146,10 @@ CREATE TABLE facts (
 ALTER TABLE endpoints ADD COLUMN connect_ns INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE endpoints ADD COLUMN handshake_ns INTEGER NOT NULL DEFAULT 0;
 UPDATE endpoints SET
-	connect_ns = coalesce(json_extract(observation, '$.connect.latency_ns'), 0),
-	handshake_ns = coalesce(json_extract(observation, '$.tls.handshake.latency_ns'), 0);
+	connect_ns = coalesce(nullif(json_extract(observation, '$.availability.connect_median_ns'), 0),
+		json_extract(observation, '$.connect.latency_ns'), 0),
+	handshake_ns = coalesce(nullif(json_extract(observation, '$.availability.handshake_median_ns'), 0),
+		json_extract(observation, '$.tls.handshake.latency_ns'), 0);
 `, fill: fillFacts},
 	{name: "certificate DER stored once, out of the observations", sql: `
 CREATE TABLE der (

@@ -30,6 +30,10 @@ func migrationFixture() []*model.ScanResult {
 		epSpec{name: "mx.example.org", addr: "[2001:db8::25]:25", service: "smtp", leaf: "l3", version: "TLS 1.2"},
 	)
 	b.Endpoints = append(b.Endpoints, exposureEndpoint("192.0.2.5:6379", model.PortFiltered, true))
+	b.Endpoints[0].Observation.Availability = &model.AvailabilityFacts{Attempts: 5, Successes: 5,
+		ConnectMin: time.Millisecond, ConnectMedian: 4 * time.Millisecond, ConnectMax: 9 * time.Millisecond,
+		Handshake: true, HandshakeMedian: 21 * time.Millisecond}
+	b.Endpoints[1].Observation.Availability = &model.AvailabilityFacts{Attempts: 5, ConnectMedian: 7 * time.Millisecond}
 	return []*model.ScanResult{a, b}
 }
 

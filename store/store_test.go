@@ -309,6 +309,15 @@ func TestHistory(t *testing.T) {
 	if pts[0].Connect != 12*time.Millisecond || pts[0].Handshake != 30*time.Millisecond || !pts[0].Time.Equal(t0) {
 		t.Errorf("latency/time: %+v", pts[0])
 	}
+	// With repeated attempts, history shows their median latency.
+	r := result("", t0.Add(10*day), model.ScanComplete, epSpec{name: "med.example.org", addr: "192.0.2.9:443", version: "TLS 1.3"})
+	r.Endpoints[0].Observation.Availability = &model.AvailabilityFacts{Attempts: 3, Successes: 3, ConnectMedian: 5 * time.Millisecond,
+		Handshake: true, HandshakeMedian: 17 * time.Millisecond}
+	save(t, st, r)
+	if pts, err := st.History(ctx, "med.example.org", 0); err != nil || len(pts) != 1 ||
+		pts[0].Connect != 5*time.Millisecond || pts[0].Handshake != 17*time.Millisecond {
+		t.Errorf("median latency: %+v, %v", pts, err)
+	}
 	for _, c := range []struct {
 		target string
 		limit  int

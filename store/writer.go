@@ -237,6 +237,15 @@ func encodeEndpoint(r *model.EndpointResult) (*epRow, error) {
 	if o.TLS != nil && o.TLS.Handshake != nil {
 		e.handshakeNS = int64(o.TLS.Handshake.Latency)
 	}
+	// Repeated attempts measure latency better than the one probe connection: prefer their median.
+	if a := o.Availability; a != nil {
+		if a.ConnectMedian > 0 {
+			e.connectNS = int64(a.ConnectMedian)
+		}
+		if a.HandshakeMedian > 0 {
+			e.handshakeNS = int64(a.HandshakeMedian)
+		}
+	}
 	if o.Certificates != nil {
 		for i, c := range o.Certificates.Chain {
 			cr := certRow{pos: i, sha: c.SHA256, subject: c.Subject, issuer: c.Issuer, notAfter: fmtTime(c.NotAfter)}
