@@ -1,0 +1,298 @@
+// Package httpsec probes the HTTP layer of an HTTPS endpoint: one or two GET requests over
+// TLS, recording the Strict-Transport-Security header, the browser security headers, the
+// Server header, redirects (not followed) and whether responses are HTTP-compressed (BREACH).
+// It records facts only; checks decide what they mean.
+package httpsec
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rampart-scan/rampart/model"
+)
+
+// DialFunc opens a new TCP connection to the endpoint (through the scan's netx.Dialer), ready
+// for a ClientHello.
+type DialFunc func(ctx context.Context) (net.Conn, error)
+
+// Options configures a probe.
+type Options struct {
+	// ServerName is the SNI and Host header; empty means the connection's address.
+	ServerName string
+	// Path is the request target; "" means "/". It must start with "/" and hold no
+	// whitespace or control characters.
+	Path string
+	// Timeout bounds each request: handshake, writing and reading the response head.
+	// 0 means 10 seconds.
+	Timeout time.Duration
+}
+
+// Limits on what a server may send.
+const (
+	// MaxHeaderBytes bounds the status line and header block of a response.
+	MaxHeaderBytes = 32 << 10
+	maxValue       = 512
+	maxHSTS        = 8
+)
+
+// AcceptEncoding is what the first request offers, as browsers do.
+const AcceptEncoding = "gzip, deflate, br"
+
+// SecurityHeaders are the response headers recorded in HTTPSecurityFacts.Headers.
+var SecurityHeaders = []string{
+	"Content-Security-Policy",
+	"X-Content-Type-Options",
+	"X-Frame-Options",
+	"Referrer-Policy",
+	"Permissions-Policy",
+	"Cross-Origin-Opener-Policy",
+}
+
+// userAgent names the scanner honestly.
+const userAgent = "rampart (TLS and HTTP security audit)"
+
+// response is the part of one exchange the probe keeps.
+type response struct {
+	status int
+	header http.Header
+}
+
+// Probe sends a GET offering compression and, when the response came back compressed, a
+// second GET asking for no compression, and records what the server answered. It returns
+// facts even on failure (Error says why); it never follows redirects.
+func Probe(ctx context.Context, dial DialFunc, opts Options) *model.HTTPSecurityFacts {
+	if opts.Path == "" {
+		opts.Path = "/"
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	f := &model.HTTPSecurityFacts{Path: sanitize(opts.Path, maxValue)}
+	if !validPath(opts.Path) {
+		f.Error = "invalid request path"
+		return f
+	}
+	first, host, err := get(ctx, dial, opts, AcceptEncoding)
+	f.Host = sanitize(host, maxValue)
+	f.Connections++
+	if err != nil {
+		f.Error = sanitize(err.Error(), 300)
+		return f
+	}
+	h := first.header
+	f.Status = first.status
+	f.Server = sanitize(h.Get("Server"), maxValue)
+	f.ContentType = sanitize(h.Get("Content-Type"), maxValue)
+	if first.status >= 300 && first.status < 400 {
+		f.Location = sanitize(h.Get("Location"), maxValue)
+	}
+	f.HSTS = hstsFacts(h.Values("Strict-Transport-Security"))
+	for _, name := range SecurityHeaders {
+		vs := h.Values(name)
+		if len(vs) == 0 {
+			continue
+		}
+		if f.Headers == nil {
+			f.Headers = map[string]string{}
+		}
+		f.Headers[name] = sanitize(vs[0], maxValue)
+		if len(vs) > 1 {
+			f.HeadersRepeated = append(f.HeadersRepeated, name)
+		}
+	}
+	c := &model.HTTPCompressionFacts{Offered: AcceptEncoding, Encoding: contentEncoding(h)}
+	f.Compression = c
+	if c.Encoding == "" {
+		return f
+	}
+	second, _, err := get(ctx, dial, opts, "identity")
+	f.Connections++
+	if err != nil {
+		c.Error = sanitize(err.Error(), 300)
+		return f
+	}
+	c.Compared = true
+	c.WithoutOffer = contentEncoding(second.header)
+	return f
+}
+
+// contentEncoding is the response's Content-Encoding, "" for none or identity.
+func contentEncoding(h http.Header) string {
+	var codings []string
+	for _, v := range h.Values("Content-Encoding") {
+		for c := range strings.SplitSeq(v, ",") {
+			c = strings.ToLower(strings.TrimSpace(c))
+			if c != "" && c != "identity" {
+				codings = append(codings, c)
+			}
+		}
+	}
+	return sanitize(strings.Join(codings, ", "), 100)
+}
+
+func hstsFacts(values []string) *model.HSTSFacts {
+	if len(values) == 0 {
+		return nil
+	}
+	p := ParseHSTS(values[0])
+	f := &model.HSTSFacts{Valid: p.Valid, MaxAge: p.MaxAge, IncludeSubDomains: p.IncludeSubDomains, Preload: p.Preload}
+	for i, v := range values {
+		if i == maxHSTS {
+			break
+		}
+		f.Values = append(f.Values, sanitize(v, maxValue))
+	}
+	for _, pr := range p.Problems {
+		f.Problems = append(f.Problems, sanitize(pr, 200))
+	}
+	if len(values) > 1 {
+		note := fmt.Sprintf("%d Strict-Transport-Security header fields; browsers process only the first (RFC 6797 §8.1)", len(values))
+		if !slices.Equal(values, slices.Repeat(values[:1], len(values))) {
+			note += " and they differ"
+		}
+		f.Problems = append(f.Problems, note)
+	}
+	return f
+}
+
+// get makes one request on a new connection and reads the response head.
+func get(ctx context.Context, dial DialFunc, opts Options, acceptEncoding string) (*response, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	raw, err := dial(ctx)
+	if err != nil {
+		return nil, opts.ServerName, fmt.Errorf("connect: %w", err)
+	}
+	defer raw.Close()
+	host := hostHeader(opts.ServerName, raw.RemoteAddr())
+	// The scan's connections reset their deadline on every read (a per-operation timeout), so
+	// a server dripping bytes would never time out: closing the connection when the request's
+	// time is up ends every pending and later read.
+	stop := context.AfterFunc(ctx, func() { _ = raw.Close() })
+	defer stop()
+	tc := tls.Client(raw, &tls.Config{
+		ServerName:         opts.ServerName,
+		InsecureSkipVerify: true, // the certificate is judged by the certificate analysis
+		NextProtos:         []string{"http/1.1"},
+		MinVersion:         tls.VersionTLS10,
+	})
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, host, fmt.Errorf("TLS handshake: %w", ctxErr(ctx, err))
+	}
+	req := "GET " + opts.Path + " HTTP/1.1\r\n" +
+		"Host: " + host + "\r\n" +
+		"User-Agent: " + userAgent + "\r\n" +
+		"Accept: text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8\r\n" +
+		"Accept-Encoding: " + acceptEncoding + "\r\n" +
+		"Connection: close\r\n\r\n"
+	if _, err := io.WriteString(tc, req); err != nil {
+		return nil, host, fmt.Errorf("sending the request: %w", ctxErr(ctx, err))
+	}
+	lr := &limitReader{r: tc, n: MaxHeaderBytes}
+	br := bufio.NewReaderSize(lr, 4096)
+	for interim := 0; ; interim++ {
+		status, header, err := readHead(br)
+		if err != nil {
+			if lr.n <= 0 {
+				return nil, host, fmt.Errorf("response head larger than %d bytes", MaxHeaderBytes)
+			}
+			if errors.Is(err, errHead) {
+				return nil, host, fmt.Errorf("reading the response: %w", err)
+			}
+			return nil, host, fmt.Errorf("reading the response: %w", ctxErr(ctx, err))
+		}
+		// Interim responses (103 Early Hints …) precede the final one; the byte limit
+		// covers them all. The body is never read: the connection is closed.
+		if status >= 200 || status == http.StatusSwitchingProtocols || interim == 4 {
+			return &response{status: status, header: header}, host, nil
+		}
+	}
+}
+
+// ctxErr prefers the context's reason (timeout, cancellation) over a deadline-induced I/O error.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("timed out: %w", err)
+		}
+		return ctx.Err()
+	}
+	return err
+}
+
+// hostHeader is the name (or address) and, unless it is 443, the port.
+func hostHeader(name string, addr net.Addr) string {
+	host, port := name, ""
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		if host == "" {
+			host = ta.IP.String()
+			if ta.IP.To4() == nil {
+				host = "[" + host + "]"
+			}
+		}
+		if ta.Port != 443 {
+			port = fmt.Sprint(ta.Port)
+		}
+	}
+	if port != "" {
+		return host + ":" + port
+	}
+	return host
+}
+
+func validPath(p string) bool {
+	if !strings.HasPrefix(p, "/") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] <= ' ' || p[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// limitReader returns EOF after n bytes.
+type limitReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// sanitize bounds s to n bytes and escapes control and non-printable bytes as \xNN.
+func sanitize(s string, n int) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if b.Len() >= n {
+			b.WriteString("…")
+			break
+		}
+		c := s[i]
+		if c < 0x20 || c >= 0x7f {
+			fmt.Fprintf(&b, "\\x%02x", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
