@@ -110,15 +110,15 @@ func certValidityCheck() Check {
 			switch {
 			case in.Now.After(leaf.NotAfter):
 				days := int(in.Now.Sub(leaf.NotAfter).Hours() / 24)
-				r.Raise(ruleExpired.ID, leaf.SHA256, fmt.Sprintf("The certificate expired on %s (%d days ago).", leaf.NotAfter.Format("2006-01-02"), days), ev)
+				r.Raise(ruleExpired.ID, "leaf", fmt.Sprintf("The certificate expired on %s (%d days ago).", leaf.NotAfter.Format("2006-01-02"), days), ev)
 			case in.Now.Before(leaf.NotBefore):
-				r.Raise(ruleNotYetValid.ID, leaf.SHA256, fmt.Sprintf("The certificate is valid only from %s.", leaf.NotBefore.Format(time.RFC3339)), ev)
+				r.Raise(ruleNotYetValid.ID, "leaf", fmt.Sprintf("The certificate is valid only from %s.", leaf.NotBefore.Format(time.RFC3339)), ev)
 			default:
 				left := leaf.NotAfter.Sub(in.Now)
 				days := int(math.Floor(left.Hours() / 24))
 				if warn := in.Thresholds.ExpiryWarningDays; warn > 0 && left < time.Duration(warn)*24*time.Hour {
 					ev["days_left"] = fmt.Sprint(days)
-					r.Raise(ruleExpiringSoon.ID, leaf.SHA256, fmt.Sprintf("The certificate expires on %s, in %d days (warning threshold %d days).", leaf.NotAfter.Format("2006-01-02"), days, warn), ev)
+					r.Raise(ruleExpiringSoon.ID, "leaf", fmt.Sprintf("The certificate expires on %s, in %d days (warning threshold %d days).", leaf.NotAfter.Format("2006-01-02"), days, warn), ev)
 				}
 			}
 		},
@@ -141,9 +141,9 @@ func certTrustCheck() Check {
 			if !cf.Trusted {
 				ev["verify_error"] = cf.TrustError
 				if leaf.SelfSigned {
-					r.Raise(ruleSelfSigned.ID, leaf.SHA256, fmt.Sprintf("The server presents a self-signed certificate (%s).", leaf.Subject), ev)
+					r.Raise(ruleSelfSigned.ID, "leaf", fmt.Sprintf("The server presents a self-signed certificate (%s).", leaf.Subject), ev)
 				} else {
-					r.Raise(ruleUntrusted.ID, leaf.SHA256, "The certificate chain does not verify: "+cf.TrustError, ev)
+					r.Raise(ruleUntrusted.ID, "leaf", "The certificate chain does not verify: "+cf.TrustError, ev)
 				}
 			}
 			if cf.NameChecked != "" && !cf.NameMatches {

@@ -1,12 +1,12 @@
 package demo
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	_ "embed"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -14,16 +14,46 @@ import (
 	"time"
 )
 
-// ca is the lab's private certificate authority.
-type ca struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
+//go:embed keys/ca.pem
+var caKeyPEM []byte
+
+//go:embed keys/leaf.pem
+var leafKeyPEM []byte
+
+// parseKey reads one of the lab's fixed RSA keys.
+func parseKey(p []byte) (*rsa.PrivateKey, error) {
+	b, _ := pem.Decode(p)
+	if b == nil {
+		return nil, fmt.Errorf("demo key: no PEM block")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("demo key: %w", err)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("demo key: %T is not RSA", k)
+	}
+	return rk, nil
 }
 
+// ca is the lab's private certificate authority.
+type ca struct {
+	cert    *x509.Certificate
+	key     *rsa.PrivateKey
+	leafKey *rsa.PrivateKey
+}
+
+// newCA creates the lab CA. Keys are fixed and RSA PKCS#1 v1.5 signatures deterministic, and
+// now is rounded to the day, so the lab's certificates are the same on every run of a day.
 func newCA(now time.Time) (*ca, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := parseKey(caKeyPEM)
 	if err != nil {
-		return nil, fmt.Errorf("CA key: %w", err)
+		return nil, err
+	}
+	leafKey, err := parseKey(leafKeyPEM)
+	if err != nil {
+		return nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
@@ -42,7 +72,7 @@ func newCA(now time.Time) (*ca, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ca{cert: c, key: key}, nil
+	return &ca{cert: c, key: key, leafKey: leafKey}, nil
 }
 
 // PEM returns the CA certificate in PEM.
@@ -61,10 +91,7 @@ type leafSpec struct {
 }
 
 func (c *ca) issue(s leafSpec) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
+	key := c.leafKey
 	cn := "demo"
 	if len(s.names) > 0 {
 		cn = s.names[0]
@@ -76,13 +103,13 @@ func (c *ca) issue(s leafSpec) (tls.Certificate, error) {
 		IPAddresses:  s.ips,
 		NotBefore:    s.notBefore,
 		NotAfter:     s.notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	parent, signer := c.cert, c.key
+	parent, signer := c.cert, any(c.key)
 	if s.selfSigned {
 		tmpl.BasicConstraintsValid = true
-		parent, signer = tmpl, key
+		parent, signer = tmpl, any(key)
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
 	if err != nil {

@@ -68,7 +68,8 @@ func Start(opts Options) (lab *Lab, err error) {
 	if opts.Now != nil {
 		now = opts.Now
 	}
-	t := now()
+	// Validity dates are rounded to the day so the lab's certificates stay identical across runs.
+	t := now().UTC().Truncate(24 * time.Hour)
 	base := opts.Net.Masked().Addr().As4()
 	ip := func(last byte) string { return netip.AddrFrom4([4]byte{base[0], base[1], base[2], last}).String() }
 

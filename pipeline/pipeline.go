@@ -59,6 +59,8 @@ type Config struct {
 	Sinks     []Sink
 	Now       func() time.Time
 	Version   string
+	// ID is the scan's identifier (the store's, when the scan is recorded).
+	ID string
 	// AfterProbe, if set, runs once all endpoints are probed and before domains are evaluated,
 	// e.g. to match DANE records against the chains endpoints served.
 	AfterProbe func(domains []model.DomainObservation, eps []model.EndpointResult)
@@ -78,6 +80,7 @@ func Run(ctx context.Context, cfg Config) (*model.ScanResult, error) {
 	res := &model.ScanResult{
 		SchemaVersion: model.SchemaVersion,
 		Tool:          model.ToolInfo{Name: "rampart", Version: cfg.Version},
+		ID:            cfg.ID,
 		Status:        model.ScanRunning,
 		Started:       now().UTC(),
 		Policy:        cfg.Policy.Identity(),

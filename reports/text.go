@@ -16,6 +16,8 @@ type TextOptions struct {
 	// Verbose lists every finding's message under its endpoint; otherwise only counts and the
 	// findings of medium severity and above are shown.
 	Verbose bool
+	// Drift, when set, adds what changed since the previous complete scan of the same scope.
+	Drift *model.Drift
 }
 
 const (
@@ -139,6 +141,27 @@ func WriteText(w io.Writer, r *model.ScanResult, o TextOptions) error {
 		r.Finished.Sub(r.Started).Round(10*time.Millisecond), strings.Join(parts, ", "))
 	if r.Error != "" {
 		fmt.Fprintf(&b, "Error: %s\n", r.Error)
+	}
+	if d := o.Drift; d != nil {
+		fmt.Fprintf(&b, "Since scan %s: %s new, %s fixed, %d reopened, %d unchanged findings",
+			d.BaseScan, p.paint(ansiRed, fmt.Sprint(len(d.NewFindings))), p.paint(ansiGreen, fmt.Sprint(len(d.FixedFindings))),
+			len(d.ReopenedFindings), d.UnchangedFindings)
+		if n := len(d.EndpointsAppeared) + len(d.EndpointsVanished); n > 0 {
+			fmt.Fprintf(&b, "; %d endpoints appeared, %d vanished", len(d.EndpointsAppeared), len(d.EndpointsVanished))
+		}
+		if n := len(d.CertRotations); n > 0 {
+			fmt.Fprintf(&b, "; %d certificates rotated", n)
+		}
+		if d.Partial {
+			b.WriteString(" (this scan is partial: nothing is counted as fixed or vanished)")
+		}
+		b.WriteString("\n")
+		for _, f := range d.NewFindings {
+			fmt.Fprintf(&b, "  %s %s %s  %s\n", p.paint(ansiRed, "new"), p.paint(sevColor(f.Severity), fmt.Sprintf("%-8s", strings.ToUpper(f.Severity.String()))), f.RuleID, oneLine(f.Asset, 80))
+		}
+		for _, f := range d.FixedFindings {
+			fmt.Fprintf(&b, "  %s %s %s  %s\n", p.paint(ansiGreen, "fixed"), fmt.Sprintf("%-8s", strings.ToUpper(f.Severity.String())), f.RuleID, oneLine(f.Asset, 80))
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -181,6 +181,9 @@ GROUP BY s.scope_key, f.fingerprint;
 DROP INDEX findings_scan;
 CREATE INDEX findings_scan ON findings (scan, ep, waived, severity);
 `},
+	{name: "node groups (the addresses behind one name) kept beside domains", sql: `
+ALTER TABLE domains ADD COLUMN kind TEXT NOT NULL DEFAULT 'domain' CHECK (kind IN ('domain', 'nodes'));
+`},
 }
 
 // fillFacts derives the facts of every stored endpoint from its observation.

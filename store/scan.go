@@ -215,6 +215,9 @@ func (s *Store) SaveScan(ctx context.Context, r *model.ScanResult, policyHash st
 	for _, d := range r.Domains {
 		w.AddDomain(d)
 	}
+	for _, n := range r.Nodes {
+		w.AddNodes(n)
+	}
 	if err := w.Close(); err != nil {
 		return "", err
 	}
@@ -599,7 +602,7 @@ func loadDomains(ctx context.Context, tx *sql.Tx, pk int64, r *model.ScanResult)
 	if err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT seq, observation, findings_nil FROM domains WHERE scan = ? ORDER BY seq`, pk)
+	rows, err := tx.QueryContext(ctx, `SELECT seq, observation, findings_nil, kind FROM domains WHERE scan = ? ORDER BY seq`, pk)
 	if err != nil {
 		return err
 	}
@@ -608,8 +611,21 @@ func loadDomains(ctx context.Context, tx *sql.Tx, pk int64, r *model.ScanResult)
 		var seq int64
 		var b []byte
 		var isNil bool
-		if err := rows.Scan(&seq, &b, &isNil); err != nil {
+		var kind string
+		if err := rows.Scan(&seq, &b, &isNil, &kind); err != nil {
 			return err
+		}
+		if kind == "nodes" {
+			var n model.NodeGroupResult
+			if err := json.Unmarshal(b, &n.Group); err != nil {
+				return fmt.Errorf("decoding node group: %w", err)
+			}
+			n.Findings = fs[seq]
+			if n.Findings == nil && !isNil {
+				n.Findings = []model.Finding{}
+			}
+			r.Nodes = append(r.Nodes, n)
+			continue
 		}
 		var d model.DomainResult
 		if err := json.Unmarshal(b, &d.Observation); err != nil {

@@ -68,6 +68,10 @@ func TestRoundTrip(t *testing.T) {
 			Waived: true, Waiver: &model.Waiver{Rule: "dns/no-caa", Reason: "accepted", Expires: "2027-01-01"}}}},
 		{Observation: model.DomainObservation{Name: "example.net"}},
 	}
+	nodes := model.NodeGroup{Name: "xmpp.example.org", Port: 5223, Service: "xmpp-client",
+		Endpoints: []string{"a", "b"}, Differences: []model.NodeDifference{{Fact: "leaf_certificate", Values: map[string]string{"192.0.2.1:5223": "aa", "192.0.2.2:5223": "bb"}}}}
+	r.Nodes = []model.NodeGroupResult{{Group: nodes, Findings: []model.Finding{{RuleID: "tls/inconsistent-nodes", Severity: model.SeverityMedium,
+		Asset: nodes.ID(), Detail: "leaf_certificate", Fingerprint: model.FindingFingerprint("tls/inconsistent-nodes", nodes.ID(), "leaf_certificate")}}}}
 	id := save(t, st, r)
 	r.ID = id
 	got, err := st.LoadScan(ctx, id)
@@ -82,6 +86,9 @@ func TestRoundTrip(t *testing.T) {
 	info, err := st.Scan(ctx, id)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(got.Nodes) != 1 || len(got.Domains) != 2 {
+		t.Errorf("node groups and domains not kept apart: %d nodes, %d domains", len(got.Nodes), len(got.Domains))
 	}
 	if info.Endpoints != 3 || info.Findings["high"] != 2 || info.Waived != 1 || info.Status != model.ScanComplete {
 		t.Errorf("summary = %+v", info)

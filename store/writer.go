@@ -122,6 +122,7 @@ type epRow struct {
 
 type domRow struct {
 	seq         int64
+	kind        string // "domain" or "nodes"
 	name        string
 	obs         []byte
 	findingsNil bool
@@ -283,7 +284,25 @@ func (w *Writer) AddDomain(d model.DomainResult) error {
 		w.fail(err)
 		return err
 	}
-	row := &domRow{name: d.Observation.Name, obs: obs, findingsNil: d.Findings == nil, findings: fs}
+	row := &domRow{kind: "domain", name: d.Observation.Name, obs: obs, findingsNil: d.Findings == nil, findings: fs}
+	return w.push(func() { row.seq = w.nextDom; w.nextDom++ }, row)
+}
+
+// AddNodes queues one node group (the addresses behind a name compared). It shares the
+// domains table, told apart by kind, so its findings take part in drift like any other.
+func (w *Writer) AddNodes(n model.NodeGroupResult) error {
+	obs, err := json.Marshal(n.Group)
+	if err != nil {
+		err = fmt.Errorf("encoding node group %s: %w", n.Group.ID(), err)
+		w.fail(err)
+		return err
+	}
+	fs, err := encodeFindings(n.Findings)
+	if err != nil {
+		w.fail(err)
+		return err
+	}
+	row := &domRow{kind: "nodes", name: n.Group.ID(), obs: obs, findingsNil: n.Findings == nil, findings: fs}
 	return w.push(func() { row.seq = w.nextDom; w.nextDom++ }, row)
 }
 
@@ -483,7 +502,7 @@ func prepareAll(ctx context.Context, c *sql.Conn) (*stmts, error) {
 	}{
 		{&st.ep, `INSERT INTO endpoints (scan, seq, endpoint_id, host, name, addr, port, service, status, observation,
 			findings_nil, connect_ns, handshake_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&st.dom, `INSERT INTO domains (scan, seq, name, observation, findings_nil) VALUES (?, ?, ?, ?, ?)`},
+		{&st.dom, `INSERT INTO domains (scan, seq, name, observation, findings_nil, kind) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&st.cert, `INSERT OR REPLACE INTO certificates (scan, ep, position, sha256, subject, issuer, not_after, der_ref)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&st.der, `INSERT OR IGNORE INTO der (sha256, der) VALUES (?, ?)`},
@@ -544,7 +563,7 @@ func (st *stmts) endpoint(ctx context.Context, scan int64, r *epRow) error {
 }
 
 func (st *stmts) domain(ctx context.Context, scan int64, r *domRow) error {
-	if _, err := st.dom.ExecContext(ctx, scan, r.seq, r.name, string(r.obs), r.findingsNil); err != nil {
+	if _, err := st.dom.ExecContext(ctx, scan, r.seq, r.name, string(r.obs), r.findingsNil, r.kind); err != nil {
 		return fmt.Errorf("domain %s: %w", r.name, err)
 	}
 	for _, f := range r.findings {

@@ -33,6 +33,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "rampart")
+	// Scans record into the default database: keep it inside the test's directory.
+	os.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
 	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "building rampart: %v\n%s", err, out)
@@ -279,7 +281,8 @@ func TestInterruptReportsPartialResults(t *testing.T) {
 	}()
 	// One endpoint that finishes at once (refused).
 	targets = append(targets, "https://127.79.3.50:9")
-	cmd := exec.Command(binary, append([]string{"scan", "--format", "json", "--timeout", "60s", "-c", "8"}, targets...)...)
+	db := filepath.Join(t.TempDir(), "scans.db")
+	cmd := exec.Command(binary, append([]string{"scan", "--format", "json", "--timeout", "60s", "-c", "8", "--db", db}, targets...)...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	if err := cmd.Start(); err != nil {
@@ -310,6 +313,67 @@ func TestInterruptReportsPartialResults(t *testing.T) {
 	}
 	if refused != 1 {
 		t.Fatalf("the finished (refused) endpoint was not kept: %d unreachable", refused)
+	}
+	// The database says the same: the scan is interrupted and the finished endpoint kept.
+	out2, stderr, code := run(t, "", "scans", "--db", db, "--format", "json")
+	if code != 0 {
+		t.Fatalf("scans: exit %d: %s", code, stderr)
+	}
+	var scans []struct {
+		ID, Status string
+		Endpoints  int
+	}
+	if err := json.Unmarshal([]byte(out2), &scans); err != nil || len(scans) != 1 {
+		t.Fatalf("scans = %s (%v)", out2, err)
+	}
+	if scans[0].Status != "interrupted" || scans[0].Endpoints != 7 || scans[0].ID != r.ID {
+		t.Fatalf("stored scan = %+v, want the interrupted scan %s with 7 endpoints", scans[0], r.ID)
+	}
+}
+
+// TestDemoTwiceDriftAndReport runs the demo twice into one database: the second run shows no
+// drift (the lab is deterministic), `report` renders the stored scan again, and `report
+// --policy` judges the stored facts under another policy without the lab running.
+func TestDemoTwiceDriftAndReport(t *testing.T) {
+	out := t.TempDir()
+	for i := 0; i < 2; i++ {
+		if _, stderr, code := run(t, "", "demo", "--net", "127.79.5.0/24", "--quiet", "--out", out); code != 0 {
+			t.Fatalf("demo run %d: exit %d: %s", i+1, code, stderr)
+		}
+	}
+	db := filepath.Join(out, "rampart.db")
+	diff, stderr, code := run(t, "", "diff", "--db", db, "--format", "json")
+	if code != 0 {
+		t.Fatalf("diff: exit %d: %s", code, stderr)
+	}
+	var d model.Drift
+	if err := json.Unmarshal([]byte(diff), &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.NewFindings)+len(d.FixedFindings)+len(d.CertRotations)+len(d.EndpointsAppeared)+len(d.EndpointsVanished) != 0 || d.UnchangedFindings < 10 {
+		t.Fatalf("two runs of the same lab drifted: %+v", d)
+	}
+	for _, name := range []string{"report.html", "results.sarif", "results.json", "demo-ca.pem"} {
+		if fi, err := os.Stat(filepath.Join(out, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("demo did not write %s: %v", name, err)
+		}
+	}
+	// Render the stored scan again, as JSON, under the default and a stricter policy.
+	stored, stderr, code := run(t, "", "report", "--db", db, "--format", "json")
+	if code != 0 {
+		t.Fatalf("report: exit %d: %s", code, stderr)
+	}
+	base := decode(t, stored)
+	strict, stderr, code := run(t, "", "report", "--db", db, "--format", "json", "--policy", "mozilla-modern")
+	if code != 0 {
+		t.Fatalf("report --policy: exit %d: %s", code, stderr)
+	}
+	modern := decode(t, strict)
+	if !strings.HasPrefix(modern.Policy, "mozilla-modern@") || !strings.HasPrefix(base.Policy, "messaging-baseline@") {
+		t.Fatalf("policies: %q and %q", base.Policy, modern.Policy)
+	}
+	if len(modern.Findings()) <= len(base.Findings()) {
+		t.Fatalf("mozilla-modern found %d findings, the baseline %d: the stricter policy should find more", len(modern.Findings()), len(base.Findings()))
 	}
 }
 

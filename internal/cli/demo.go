@@ -31,8 +31,9 @@ authoritative DNS server for ` + demo.Domain + ` with SRV, MX, CNAME, CAA and A 
 endpoints with known faults (TLS 1.0 only, an expired, a self-signed and a mismatched
 certificate, SMTP with plaintext AUTH before STARTTLS, XMPP with optional STARTTLS), a good
 TLS 1.3 endpoint and an exposed plaintext cache port. It scans the estate through its DNS
-server, prints the results, and writes report.html, results.sarif and results.json and the
-lab's CA (demo-ca.pem) into --out, printing their paths.
+server, records it in --out/rampart.db (run the demo twice to see drift), prints the results,
+and writes report.html, results.sarif and results.json and the lab's CA (demo-ca.pem) into
+--out, printing their paths.
 
 With --serve the lab keeps running after the scan until Ctrl-C, and the command prints how
 to scan it with 'rampart scan'.`,
@@ -83,6 +84,7 @@ func runDemo(ctx context.Context, env *Env, o *demoOptions) error {
 	set(&o.scan.reports.html, "report.html")
 	set(&o.scan.reports.sarif, "results.sarif")
 	set(&o.scan.reports.json, "results.json")
+	set(&o.scan.db, "rampart.db")
 	o.scan.resolvers = []string{lab.DNS}
 	o.scan.extraRoots = lab.Roots
 	o.scan.connectTo = lab.ConnectTo

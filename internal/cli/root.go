@@ -31,8 +31,10 @@ Start with: rampart demo`,
 		newPolicyCmd(env),
 		newRulesCmd(env),
 		newExplainCmd(env),
+		newReportCmd(env),
 		newVersionCmd(env),
 	)
+	root.AddCommand(StoreCmds(env)...)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	return root
 }

@@ -49,6 +49,8 @@ type scanOptions struct {
 	noLint      bool
 	ports       string
 	policy      string
+	db          string
+	noStore     bool
 
 	reports reportFiles
 
@@ -81,6 +83,8 @@ func (o *scanOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.policy, "policy", "", "policy to judge against: a built-in name (see 'rampart policy list') or a YAML file (default messaging-baseline)")
 	f.StringVar(&o.ports, "ports", "", "also run the exposure scan over these ports on every address: named sets ("+strings.Join(exposure.SetNames(), ", ")+"), lists and ranges, e.g. messaging,databases,8000-8100")
 	o.reports.addFlags(cmd)
+	f.StringVar(&o.db, "db", "", "scan database for history and drift (default $XDG_DATA_HOME/rampart/rampart.db)")
+	f.BoolVar(&o.noStore, "no-store", false, "do not record the scan in the database (no drift, no history)")
 }
 
 // validate checks flag values before anything touches the network.
@@ -351,16 +355,37 @@ func executeScan(ctx context.Context, env *Env, o *scanOptions, s *scanSetup) (*
 		prog = newProgress(env.Err, time.Now)
 		sinks = append(sinks, prog)
 	}
-	res, _ := pipeline.Run(ctx, pipeline.Config{
+	started := time.Now()
+	var rec *recorder
+	if !o.noStore {
+		r, err := startRecording(ctx, env, o.db, s.policy, s.targets, started)
+		if err != nil {
+			return nil, err
+		}
+		defer r.st.Close()
+		rec = r
+		sinks = append(sinks, rec)
+	}
+	cfg := pipeline.Config{
 		Targets: s.targets, Discoverer: s.disc, Ports: s.ports, Prober: s.prober, Workers: o.concurrency,
 		Catalogue: s.catalog, Policy: s.policy, Sinks: sinks, Version: env.Version,
-		AfterProbe: matchDANE,
-	})
+		AfterProbe: matchDANE, Now: func() time.Time { return time.Now() },
+	}
+	if rec != nil {
+		cfg.ID = rec.id
+	}
+	res, _ := pipeline.Run(ctx, cfg)
 	prog.Finish()
-	if err := writeOutput(env, o, res, jl); err != nil {
+	rc := reportContext{catalog: s.catalog, env: env}
+	if rec != nil {
+		if err := rec.finish(ctx, res); err == nil {
+			rc = rec.reportContext(ctx, rc)
+		}
+	}
+	if err := writeOutput(env, o, res, jl, rc.drift); err != nil {
 		return res, &ExitError{Code: ExitFailed, Err: err}
 	}
-	written, err := o.reports.write(res, reportContext{catalog: s.catalog, env: env})
+	written, err := o.reports.write(res, rc)
 	for _, p := range written {
 		if !o.quiet {
 			fmt.Fprintf(env.Err, "wrote %s\n", p)
@@ -372,7 +397,7 @@ func executeScan(ctx context.Context, env *Env, o *scanOptions, s *scanSetup) (*
 	return res, nil
 }
 
-func writeOutput(env *Env, o *scanOptions, res *model.ScanResult, jl *reports.JSONLWriter) error {
+func writeOutput(env *Env, o *scanOptions, res *model.ScanResult, jl *reports.JSONLWriter, drift *model.Drift) error {
 	switch o.format {
 	case "json":
 		return reports.WriteJSON(env.Out, res)
@@ -382,7 +407,7 @@ func writeOutput(env *Env, o *scanOptions, res *model.ScanResult, jl *reports.JS
 		if o.quiet {
 			return nil
 		}
-		return reports.WriteText(env.Out, res, reports.TextOptions{Color: env.Color(o.noColor), Verbose: o.verbose})
+		return reports.WriteText(env.Out, res, reports.TextOptions{Color: env.Color(o.noColor), Verbose: o.verbose, Drift: drift})
 	}
 }
 
