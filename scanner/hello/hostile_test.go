@@ -4,10 +4,13 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rampart-scan/rampart/scanner/netx"
 )
 
 // Every hostile server must end the scan within the timeout with an error fact on each
@@ -157,5 +160,41 @@ func TestScanHugeCertificateMessage(t *testing.T) {
 	}
 	if !strings.Contains(ev.KeyExchangeError, "larger than the read limit") {
 		t.Errorf("key exchange error = %q", ev.KeyExchangeError)
+	}
+}
+
+// A server that trickles its reply one byte at a time through a dialer whose connections reset
+// their read deadline at every Read (netx's do) must still end within the probe timeout.
+func TestScanTricklingServerThroughNetx(t *testing.T) {
+	ln := listen(t, "127.0.4.12")
+	serve(t, ln, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := c.Read(buf); err != nil {
+			return
+		}
+		sh := handshake(typeServerHello, serverHello(VersionTLS12, 0xC02F, nil, nil))
+		rec := append([]byte{recordHandshake, 3, 3, byte(len(sh) >> 8), byte(len(sh))}, sh...)
+		for _, b := range rec {
+			if _, err := c.Write([]byte{b}); err != nil {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+	ap := netip.MustParseAddrPort(ln.Addr().String())
+	d := netx.New(netx.Options{Timeout: time.Second, PerAddress: 6})
+	start := time.Now()
+	f, err := Scan(context.Background(), DialAddr(d, ap), Options{Timeout: 1500 * time.Millisecond, Parallel: 6,
+		Versions: []uint16{VersionTLS12}, SkipGroups: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("scan took %v", el)
+	}
+	ev := version(f, VersionTLS12)
+	if ev.Supported || !strings.Contains(ev.Error, "no complete answer within") {
+		t.Errorf("TLS 1.2 = %+v", ev)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"syscall"
 	"time"
 
@@ -48,7 +49,11 @@ func (e *engine) exchange(ctx context.Context, msg []byte, read func(net.Conn) p
 		return probeResult{err: fmt.Errorf("dial: %w", err)}
 	}
 	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
+	// The exchange ends within Timeout even when the connection's own Read resets its
+	// deadline at every call (as netx's does) and the server trickles bytes.
+	pctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
+	defer cancel()
+	stop := context.AfterFunc(pctx, func() { _ = c.Close() })
 	defer stop()
 	if err := c.SetDeadline(time.Now().Add(e.opts.Timeout)); err != nil {
 		return probeResult{err: fmt.Errorf("set deadline: %w", err)}
@@ -60,8 +65,11 @@ func (e *engine) exchange(ctx context.Context, msg []byte, read func(net.Conn) p
 		return probeResult{err: fmt.Errorf("write hello: %w", err)}
 	}
 	r := read(c)
-	if r.err != nil && ctx.Err() != nil {
-		r.err = ctx.Err()
+	switch {
+	case ctx.Err() != nil && (r.err != nil || r.refused != nil):
+		r.err, r.refused = ctx.Err(), nil
+	case pctx.Err() != nil && (r.err != nil || r.refused != nil):
+		r.err, r.refused = fmt.Errorf("no complete answer within %v: %w", e.opts.Timeout, os.ErrDeadlineExceeded), nil
 	}
 	return r
 }
