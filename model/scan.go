@@ -20,6 +20,8 @@ const (
 type EndpointResult struct {
 	Observation Observation `json:"observation"`
 	Findings    []Finding   `json:"findings"`
+	// Grade is the endpoint's letter grade (see model/grade.go); nil when it speaks no TLS.
+	Grade *Grade `json:"grade,omitempty"`
 }
 
 // ScanResult is one whole scan: what was asked, what was seen, what it means.
