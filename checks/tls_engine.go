@@ -26,7 +26,7 @@ var (
 	}
 	engineSuiteSnippets = []model.Snippet{
 		{Software: "nginx", Config: "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;"},
-		{Software: "Postfix", Config: "smtpd_tls_mandatory_ciphers = high\ntls_high_cipherlist = ECDHE+AESGCM:ECDHE+CHACHA20\nsmtpd_tls_exclude_ciphers = aNULL, eNULL, EXPORT, DES, 3DES, RC4, MD5"},
+		{Software: "Postfix", Config: "smtpd_tls_ciphers = high\nsmtpd_tls_mandatory_ciphers = high\ntls_high_cipherlist = ECDHE+AESGCM:ECDHE+CHACHA20\nsmtpd_tls_exclude_ciphers = aNULL, eNULL, EXPORT, DES, 3DES, RC4, MD5"},
 		{Software: "Dovecot", Config: "ssl_cipher_list = ECDHE+AESGCM:ECDHE+CHACHA20"},
 		{Software: "Prosody", Config: "ssl = { ciphers = \"ECDHE+AESGCM:ECDHE+CHACHA20\" }"},
 	}
@@ -131,7 +131,7 @@ var (
 		Snippets:        engineSuiteSnippets,
 		References:      []model.Reference{engineRefBCP195, engineRefNIST},
 		DefaultSeverity: model.SeverityHigh,
-		Tags:            []string{"tls", "cipher", "CWE-306"},
+		Tags:            []string{"tls", "cipher", "CWE-287"},
 	}
 	ruleNoFS = model.Rule{
 		ID:    "tls/no-forward-secrecy",
