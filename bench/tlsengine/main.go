@@ -13,7 +13,7 @@
 // probes, so compare these numbers with that in mind.
 //
 // Measured 2026-11-29 on the 2-core development machine (loopback, shared with other work;
-// Debian 12: OpenSSL 3.0.19, GnuTLS 3.7.9, sslscan 2.0.7, nmap 7.93, testssl.sh 3.0.x), median
+// Debian 12: OpenSSL 3.0.19, GnuTLS 3.7.9, sslscan 2.0.7, nmap 7.93, testssl.sh 3.0.8), median
 // of 5 runs; connections counted by the proxy:
 //
 //	endpoint                        rampart       sslscan        nmap          testssl.sh (1 run)
