@@ -34,6 +34,8 @@ type Observation struct {
 	Availability *AvailabilityFacts `json:"availability,omitempty"`
 	// StartTLS is the plaintext dialogue before a STARTTLS upgrade; see model/starttls.go.
 	StartTLS *StartTLSFacts `json:"starttls,omitempty"`
+	// Vulns are the results of the vulnerability probes; see model/vuln.go.
+	Vulns *VulnFacts `json:"vulns,omitempty"`
 	// HTTP is what HTTP requests to an HTTPS endpoint showed; see model/httpsec.go.
 	HTTP *HTTPSecurityFacts `json:"http_security,omitempty"`
 }
