@@ -117,6 +117,7 @@ func (gr *grader) run() *model.Grade {
 	kx := gr.keyExchange(e, supported, chains)
 	gr.ciphers(supported)
 	gr.features()
+	gr.vulnerabilities()
 	gr.certificates(chains)
 	gr.messaging()
 	gr.g.KeyExchangeScore = kx
@@ -454,6 +455,49 @@ func (gr *grader) features() {
 	if f.Fallback == "accepted" {
 		gr.capAt(model.LetterA, ruleNoFallbackSCSV.ID, "A+ needs downgrade protection: TLS_FALLBACK_SCSV is ignored")
 	}
+}
+
+// vulnerabilities applies the caps of the active vulnerability probes (model.VulnFacts).
+func (gr *grader) vulnerabilities() {
+	v := gr.obs.Vulns
+	if v == nil {
+		gr.incomplete("vulnerability probes (Heartbleed, CCS injection, Ticketbleed, ROBOT, renegotiation, compression) were not run")
+		return
+	}
+	for _, p := range []struct {
+		name, rule, reason string
+		pv                 *model.ProbeVerdict
+	}{
+		{"heartbleed", ruleHeartbleed.ID, "vulnerable to Heartbleed", v.Heartbleed},
+		{"ccs-injection", ruleCCSInjection.ID, "vulnerable to CCS injection", v.CCSInjection},
+		{"ticketbleed", ruleTicketbleed.ID, "vulnerable to Ticketbleed", v.Ticketbleed},
+		{"robot", ruleROBOT.ID, "vulnerable to ROBOT", v.ROBOT},
+		{"secure-renegotiation", "", "", v.SecureRenegotiation},
+		{"client-renegotiation", "", "", v.ClientRenegotiation},
+		{"compression", ruleCRIME.ID, "TLS compression is enabled (CRIME)", v.Compression},
+	} {
+		switch {
+		case p.pv == nil:
+			gr.incomplete(p.name + ": probe not run")
+		case p.pv.Verdict == model.VerdictInconclusive:
+			gr.incomplete(p.name + ": inconclusive: " + p.pv.Reason)
+		case p.pv.Verdict != model.VerdictVulnerable || p.rule == "":
+		case p.rule == ruleCRIME.ID:
+			gr.capAt(model.LetterC, p.rule, p.reason)
+		default:
+			gr.capAt(model.LetterF, p.rule, p.reason)
+		}
+	}
+	if vulnerable(v.SecureRenegotiation) {
+		gr.warn(ruleInsecureReneg.ID, "secure renegotiation (RFC 5746) is not supported")
+		if vulnerable(v.ClientRenegotiation) {
+			gr.capAt(model.LetterF, ruleInsecureReneg.ID, "the server accepts client-initiated renegotiation without RFC 5746 (CVE-2009-3555)")
+		}
+	}
+}
+
+func vulnerable(pv *model.ProbeVerdict) bool {
+	return pv != nil && pv.Verdict == model.VerdictVulnerable
 }
 
 // gradeChain is one certificate chain that clients sending SNI receive.
