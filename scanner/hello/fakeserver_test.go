@@ -25,6 +25,7 @@ type fakeServer struct {
 	dhPrime     *big.Int
 	sslv2Kinds  []uint32
 	recordSize  int // split the flight into records of this size (0: one record per message)
+	maxSuites   int // refuse hellos offering more suites than this, like some appliances
 }
 
 type parsedHello struct {
@@ -145,6 +146,10 @@ func (f *fakeServer) handle(c net.Conn) {
 	h, ok := parseClientHello(rec)
 	if !ok {
 		_, _ = c.Write(alertRecord(50))
+		return
+	}
+	if f.maxSuites > 0 && len(h.suites) > f.maxSuites {
+		_, _ = c.Write(alertRecord(alertHandshakeFailure))
 		return
 	}
 	if slices.Contains(h.versions, VersionTLS13) && slices.Contains(f.versions, VersionTLS13) {
@@ -308,6 +313,18 @@ func TestScanScriptedServers(t *testing.T) {
 				VersionTLS12: {"TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_256_GCM_SHA384"},
 			},
 			preference: "server", maxConns: 9,
+		},
+		{
+			// Refuses any hello with more than 128 suites: the engine falls back to bundles.
+			name: "appliance-refusing-large-hellos",
+			srv: fakeServer{versions: []uint16{VersionTLS10, VersionTLS12}, maxSuites: 128,
+				suites: ids(t, "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_128_GCM_SHA256"),
+				groups: []uint16{23}},
+			want: map[uint16][]string{
+				VersionTLS10: {"TLS_RSA_WITH_CAMELLIA_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"},
+				VersionTLS12: {"TLS_RSA_WITH_CAMELLIA_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_128_GCM_SHA256"},
+			},
+			preference: "server", groups: []string{"secp256r1"}, maxConns: 40,
 		},
 		{
 			name: "downgrading-server-and-sslv2",

@@ -29,7 +29,8 @@ type Options struct {
 	Timeout time.Duration
 	// MaxSuitesPerHello caps the suites offered in one ClientHello, for servers that reject
 	// larger lists. Zero is adaptive: every candidate suite of a version in one hello, and
-	// bundles of 128 only if the server refuses that hello (it may be the size).
+	// bundles of 127 (128 with the renegotiation SCSV) only if the server refuses that hello
+	// (it may be the size). A fixed cap counts the SCSV too.
 	MaxSuitesPerHello int
 	// ReadLimit caps the bytes read before the ServerHello is complete. Zero means 64 KiB.
 	ReadLimit int
@@ -57,7 +58,8 @@ type engine struct {
 	opts  Options
 	conns atomic.Int64
 	sem   chan struct{}
-	// bundle is the fixed bundle size: MaxSuitesPerHello, or 128 when adaptive.
+	// bundle is how many suites one bundle offers: MaxSuitesPerHello (128 when adaptive) less
+	// one for the renegotiation SCSV that TLS ≤ 1.2 hellos append.
 	bundle int
 	// bigOK is set once the server answered a hello with more than bundle suites.
 	bigOK atomic.Bool
@@ -102,6 +104,7 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 	if e.bundle == 0 {
 		e.bundle = 128
 	}
+	e.bundle = max(1, e.bundle-1) // room for TLS_EMPTY_RENEGOTIATION_INFO_SCSV
 	start := time.Now()
 	facts := &model.TLSEngineFacts{}
 	vers := make([]model.EngineVersion, len(opts.Versions))
@@ -440,7 +443,7 @@ func (e *engine) enumBundles(ctx context.Context, v uint16, bundles [][]uint16, 
 			// server with its own order takes the first-taken one, its favourite.
 			var last, first uint16
 			if len(bundles) == 1 && len(picks) >= 3 && ev.Preference == "" && ascending(picks) &&
-				(e.opts.MaxSuitesPerHello == 0 || len(remaining)+2 <= e.opts.MaxSuitesPerHello) {
+				(e.opts.MaxSuitesPerHello == 0 || len(remaining)+2 <= e.bundle) {
 				last, first = picks[len(picks)-1].suite, picks[0].suite
 				offer = append(slices.Clone(remaining), last, first)
 			}

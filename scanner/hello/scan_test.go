@@ -85,41 +85,44 @@ func TestScanGoServer(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := goTLSServer(t, "127.0.3."+string(rune('1'+i)), tc.cfg)
-			d := &counter{addr: addr}
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			f, err := Scan(ctx, d.dial, Options{ServerName: "localhost", Timeout: 3 * time.Second})
-			if err != nil {
-				t.Fatal(err)
+			// The default, fixed small bundles, and every version on its own must agree.
+			for _, opts := range []Options{{}, {MaxSuitesPerHello: 64}, {Exhaustive: true}} {
+				opts.ServerName, opts.Timeout = "localhost", 3*time.Second
+				checkGoServer(t, addr, opts, tc.versions, tc.groups, tc.groupsVers)
 			}
-			for _, v := range AllVersions {
-				ev := version(f, v)
-				want, ok := tc.versions[v]
-				if ev.Supported != ok {
-					t.Errorf("%s supported = %v, want %v (error %q)", VersionName(v), ev.Supported, ok, ev.Error)
-				}
-				if ev.Error != "" {
-					t.Errorf("%s error: %s", VersionName(v), ev.Error)
-				}
-				got := suiteNames(ev)
-				slices.Sort(got)
-				w := slices.Clone(want)
-				slices.Sort(w)
-				if !slices.Equal(got, w) {
-					t.Errorf("%s suites = %v, want %v", VersionName(v), got, w)
-				}
-			}
-			gs := groupNames(f)
-			slices.Sort(gs)
-			wg := slices.Clone(tc.groups)
-			slices.Sort(wg)
-			if !slices.Equal(gs, wg) || f.GroupsVersion != tc.groupsVers || f.GroupsError != "" {
-				t.Errorf("groups = %v via %s (err %q), want %v via %s", gs, f.GroupsVersion, f.GroupsError, wg, tc.groupsVers)
-			}
-			if int64(f.Connections) != d.n.Load() {
-				t.Errorf("facts count %d connections, dialer saw %d", f.Connections, d.n.Load())
-			}
-			t.Logf("%d connections in %v", f.Connections, f.Duration)
 		})
 	}
+}
+
+// checkGoServer scans addr with opts and compares versions, suites (as sets) and groups.
+func checkGoServer(t *testing.T, addr string, opts Options, versions map[uint16][]string, groups []string, groupsVers string) {
+	t.Helper()
+	d := &counter{addr: addr}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	f, err := Scan(ctx, d.dial, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range AllVersions {
+		ev := version(f, v)
+		want, ok := versions[v]
+		if ev.Supported != ok {
+			t.Errorf("%s supported = %v, want %v (error %q)", VersionName(v), ev.Supported, ok, ev.Error)
+		}
+		if ev.Error != "" {
+			t.Errorf("%s error: %s", VersionName(v), ev.Error)
+		}
+		if got, w := slices.Sorted(slices.Values(suiteNames(ev))), slices.Sorted(slices.Values(want)); !slices.Equal(got, w) {
+			t.Errorf("%s suites = %v, want %v", VersionName(v), got, w)
+		}
+	}
+	gs, wg := slices.Sorted(slices.Values(groupNames(f))), slices.Sorted(slices.Values(groups))
+	if !slices.Equal(gs, wg) || f.GroupsVersion != groupsVers || f.GroupsError != "" {
+		t.Errorf("groups = %v via %s (err %q), want %v via %s", gs, f.GroupsVersion, f.GroupsError, wg, groupsVers)
+	}
+	if int64(f.Connections) != d.n.Load() {
+		t.Errorf("facts count %d connections, dialer saw %d", f.Connections, d.n.Load())
+	}
+	t.Logf("MaxSuitesPerHello=%d Exhaustive=%v: %d connections in %v", opts.MaxSuitesPerHello, opts.Exhaustive, f.Connections, f.Duration)
 }
