@@ -617,7 +617,25 @@ func (gr *grader) messaging() {
 		gr.capAt(model.LetterA, ruleStartTLSNotRequired.ID, "A+ needs downgrade protection: the XMPP stream does not declare TLS required")
 	}
 	if gr.web() {
-		gr.capAt(model.LetterA, "", fmt.Sprintf("A+ needs HSTS with max-age of at least %d days, and this scan does not collect HTTP headers", gradeHSTSMinAge/86400))
+		gr.hsts()
+	}
+}
+
+// hsts withholds A+ from an HTTPS endpoint without a valid HSTS header of at least 180 days.
+func (gr *grader) hsts() {
+	const need = "A+ needs HSTS with max-age of at least 180 days: "
+	f := gr.obs.HTTP
+	switch {
+	case f == nil:
+		gr.capAt(model.LetterA, "", need+"HTTP headers were not collected")
+	case f.Status == 0:
+		gr.capAt(model.LetterA, "", need+"the HTTP request got no response ("+f.Error+")")
+	case f.HSTS != nil && !f.HSTS.Valid:
+		gr.capAt(model.LetterA, "", need+"browsers ignore the Strict-Transport-Security header sent ("+strings.Join(f.HSTS.Problems, "; ")+")")
+	case f.HSTS == nil:
+		gr.capAt(model.LetterA, "", need+"the response has no Strict-Transport-Security header")
+	case f.HSTS.MaxAge < gradeHSTSMinAge:
+		gr.capAt(model.LetterA, "", fmt.Sprintf("%smax-age is %d seconds", need, f.HSTS.MaxAge))
 	}
 }
 

@@ -87,6 +87,14 @@ func grSSL2(t *testing.T, names ...string) func(o *model.Observation) {
 	}
 }
 
+// grHTTPS makes the endpoint an HTTPS server with the given HTTP facts.
+func grHTTPS(h *model.HTTPSecurityFacts) func(o *model.Observation) {
+	return func(o *model.Observation) {
+		o.Endpoint.Service, o.Endpoint.Addr = "https", netip.MustParseAddrPort("192.0.2.10:443")
+		o.HTTP = h
+	}
+}
+
 func grNotVuln() *model.ProbeVerdict { return &model.ProbeVerdict{Verdict: model.VerdictNotVulnerable} }
 
 func grVuln(f func(v *model.VulnFacts)) func(o *model.Observation) {
@@ -284,10 +292,20 @@ func TestGradeCases(t *testing.T) {
 		}, grWant{letter: "A+", absent: []string{"cert/weak-key", "cert/self-signed"}}},
 
 		// Messaging and web.
-		{"https needs hsts for A+", func(o *model.Observation) {
-			o.Endpoint.Service = "https"
-			o.Endpoint.Addr = netip.MustParseAddrPort("192.0.2.10:443")
-		}, grWant{letter: "A", caps: []string{"A "}}},
+		{"https without http facts", grHTTPS(nil), grWant{letter: "A", caps: []string{"A "}}},
+		{"https without a response", grHTTPS(&model.HTTPSecurityFacts{Error: "read timeout"}), grWant{letter: "A", caps: []string{"A "}}},
+		{"https without hsts", grHTTPS(&model.HTTPSecurityFacts{Status: 200}), grWant{letter: "A", caps: []string{"A "}}},
+		{"https with invalid hsts", grHTTPS(&model.HTTPSecurityFacts{Status: 200, HSTS: &model.HSTSFacts{Values: []string{"max-age=abc"}, MaxAge: -1, Problems: []string{"max-age is not a number"}}}),
+			grWant{letter: "A", caps: []string{"A "}}},
+		{"https with max-age=0", grHTTPS(&model.HTTPSecurityFacts{Status: 200, HSTS: &model.HSTSFacts{Values: []string{"max-age=0"}, Valid: true}}),
+			grWant{letter: "A", caps: []string{"A "}}},
+		{"https with short hsts", grHTTPS(&model.HTTPSecurityFacts{Status: 200, HSTS: &model.HSTSFacts{Values: []string{"max-age=86400"}, Valid: true, MaxAge: 86400}}),
+			grWant{letter: "A", caps: []string{"A "}}},
+		{"https with 180-day hsts", grHTTPS(&model.HTTPSecurityFacts{Status: 200, HSTS: &model.HSTSFacts{Values: []string{"max-age=15552000"}, Valid: true, MaxAge: 15552000}}),
+			grWant{letter: "A+"}},
+		{"hsts is not asked of matrix federation", func(o *model.Observation) {
+			o.Endpoint.Service, o.Endpoint.Addr = "matrix", netip.MustParseAddrPort("192.0.2.10:8448")
+		}, grWant{letter: "A+"}},
 		{"starttls smtp without clear-text auth", func(o *model.Observation) {
 			o.Endpoint.Service, o.Endpoint.Addr = "submission", netip.MustParseAddrPort("192.0.2.10:587")
 			o.StartTLS = &model.StartTLSFacts{Protocol: "smtp", Outcome: model.StartTLSAccepted, Offered: true}
