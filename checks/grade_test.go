@@ -676,3 +676,45 @@ func gradeRuleKnown(t *testing.T, id string) bool {
 	}
 	return false
 }
+
+// FuzzGrade feeds stored-scan JSON (observations are re-graded from the store) to Grade: it must
+// never panic, and every grade is either a known letter or says why there is none.
+func FuzzGrade(f *testing.F) {
+	t := &testing.T{}
+	for _, mut := range []func(o *model.Observation){
+		nil,
+		grSSL2(t, "SSL_CK_RC4_128_EXPORT40_WITH_MD5"),
+		func(o *model.Observation) { o.Certificates.Chain = nil },
+		func(o *model.Observation) { o.TLS.Features.Chains = []model.PresentedChain{{SNI: true, Analysis: &model.CertFacts{}}} },
+		grHTTPS(&model.HTTPSecurityFacts{Status: 200, HSTS: &model.HSTSFacts{MaxAge: -1}}),
+	} {
+		o := grObs(t)
+		if mut != nil {
+			mut(o)
+		}
+		raw, err := json.Marshal(o)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var o model.Observation
+		if json.Unmarshal(raw, &o) != nil {
+			return
+		}
+		g := Grade(&o, policies.Thresholds{}, grNow)
+		if g == nil {
+			return
+		}
+		if g.Letter == "" && g.NotGraded == "" {
+			t.Fatalf("no letter and no reason: %+v", g)
+		}
+		if g.Letter != "" && model.GradeRank(g.Letter) < 0 {
+			t.Fatalf("unknown letter %q", g.Letter)
+		}
+		if g.Score < 0 || g.Score > 100 {
+			t.Fatalf("score %d", g.Score)
+		}
+	})
+}
