@@ -629,14 +629,47 @@ func (gr *grader) hsts() {
 	case f == nil:
 		gr.capAt(model.LetterA, "", need+"HTTP headers were not collected")
 	case f.Status == 0:
-		gr.capAt(model.LetterA, "", need+"the HTTP request got no response ("+f.Error+")")
+		gr.capAt(model.LetterA, ruleHTTPInconclusive.ID, need+"the HTTP request got no response ("+f.Error+")")
 	case f.HSTS != nil && !f.HSTS.Valid:
-		gr.capAt(model.LetterA, "", need+"browsers ignore the Strict-Transport-Security header sent ("+strings.Join(f.HSTS.Problems, "; ")+")")
+		gr.capAt(model.LetterA, ruleHTTPHSTSInvalid.ID, need+"browsers ignore the Strict-Transport-Security header sent ("+strings.Join(f.HSTS.Problems, "; ")+")")
 	case f.HSTS == nil:
-		gr.capAt(model.LetterA, "", need+"the response has no Strict-Transport-Security header")
+		gr.capAt(model.LetterA, ruleHTTPNoHSTS.ID, need+"the response has no Strict-Transport-Security header")
+	case f.HSTS.MaxAge == 0:
+		gr.capAt(model.LetterA, ruleHTTPNoHSTS.ID, need+"max-age=0 removes HSTS")
 	case f.HSTS.MaxAge < gradeHSTSMinAge:
-		gr.capAt(model.LetterA, "", fmt.Sprintf("%smax-age is %d seconds", need, f.HSTS.MaxAge))
+		gr.capAt(model.LetterA, ruleHTTPHSTSShort.ID, fmt.Sprintf("%smax-age is %d seconds", need, f.HSTS.MaxAge))
 	}
+}
+
+// GradeAcrossEndpoints applies the caps that need more than one observation, after the
+// per-endpoint grades and Catalogue.DerivedAcrossEndpoints: an endpoint with a vuln/drown
+// finding (its RSA key is also served with SSL 2.0 elsewhere in the scan) is capped at F,
+// whether or not a waiver hides the finding. Results without a letter are left alone.
+func GradeAcrossEndpoints(results []model.EndpointResult) {
+	for i := range results {
+		for _, f := range results[i].Findings {
+			if f.RuleID == ruleDerivedDROWN.ID {
+				AddGradeCap(results[i].Grade, model.GradeCap{Letter: model.LetterF, Rule: ruleDerivedDROWN.ID,
+					Reason: "the certificate's RSA key is also served with SSL 2.0 (DROWN)"})
+			}
+		}
+	}
+}
+
+// AddGradeCap adds a cap to a grade and recomputes its letter; a cap already present, a nil
+// grade and an ungraded one are left as they are.
+func AddGradeCap(g *model.Grade, c model.GradeCap) {
+	if g == nil || g.Letter == "" {
+		return
+	}
+	for _, x := range g.Caps {
+		if x == c {
+			return
+		}
+	}
+	g.Caps = append(g.Caps, c)
+	g.TrustIgnored = ""
+	(&grader{g: g}).letter()
 }
 
 // letter turns the scores and caps into the letter.

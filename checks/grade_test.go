@@ -293,14 +293,14 @@ func TestGradeCases(t *testing.T) {
 
 		// Messaging and web.
 		{"https without http facts", grHTTPS(nil), grWant{letter: "A", caps: []string{"A "}}},
-		{"https without a response", grHTTPS(&model.HTTPSecurityFacts{Error: "read timeout"}), grWant{letter: "A", caps: []string{"A "}}},
-		{"https without hsts", grHTTPS(&model.HTTPSecurityFacts{Status: 200}), grWant{letter: "A", caps: []string{"A "}}},
+		{"https without a response", grHTTPS(&model.HTTPSecurityFacts{Error: "read timeout"}), grWant{letter: "A", caps: []string{"A http/inconclusive"}}},
+		{"https without hsts", grHTTPS(&model.HTTPSecurityFacts{Status: 200}), grWant{letter: "A", caps: []string{"A http/no-hsts"}}},
 		{"https with invalid hsts", grHTTPS(&model.HTTPSecurityFacts{Status: 200, HSTS: &model.HSTSFacts{Values: []string{"max-age=abc"}, MaxAge: -1, Problems: []string{"max-age is not a number"}}}),
-			grWant{letter: "A", caps: []string{"A "}}},
+			grWant{letter: "A", caps: []string{"A http/hsts-invalid"}}},
 		{"https with max-age=0", grHTTPS(&model.HTTPSecurityFacts{Status: 200, HSTS: &model.HSTSFacts{Values: []string{"max-age=0"}, Valid: true}}),
-			grWant{letter: "A", caps: []string{"A "}}},
+			grWant{letter: "A", caps: []string{"A http/no-hsts"}}},
 		{"https with short hsts", grHTTPS(&model.HTTPSecurityFacts{Status: 200, HSTS: &model.HSTSFacts{Values: []string{"max-age=86400"}, Valid: true, MaxAge: 86400}}),
-			grWant{letter: "A", caps: []string{"A "}}},
+			grWant{letter: "A", caps: []string{"A http/hsts-short-max-age"}}},
 		{"https with 180-day hsts", grHTTPS(&model.HTTPSecurityFacts{Status: 200, HSTS: &model.HSTSFacts{Values: []string{"max-age=15552000"}, Valid: true, MaxAge: 15552000}}),
 			grWant{letter: "A+"}},
 		{"hsts is not asked of matrix federation", func(o *model.Observation) {
@@ -368,6 +368,7 @@ func gradeRuleIDs() []string {
 		ruleIncompleteChain, ruleUntrusted, ruleXMPPIdentity, ruleHostnameMismatch, ruleWeakSignature,
 		ruleStartTLSPlainAuth, ruleStartTLSNotRequired,
 		ruleHeartbleed, ruleCCSInjection, ruleTicketbleed, ruleROBOT, ruleCRIME, ruleInsecureReneg,
+		ruleHTTPInconclusive, ruleHTTPHSTSInvalid, ruleHTTPNoHSTS, ruleHTTPHSTSShort,
 	} {
 		out = append(out, r.ID)
 	}
@@ -641,7 +642,8 @@ func TestGradeDeterministicAndSerialisable(t *testing.T) {
 // and that gradeRuleIDs lists every rule variable grade.go uses.
 func TestGradeRulesExist(t *testing.T) {
 	cited := map[string]bool{}
-	for _, id := range gradeRuleIDs() {
+	// vuln/drown is cited by GradeAcrossEndpoints (TestGradeAcrossEndpoints), the rest by Grade.
+	for _, id := range append(gradeRuleIDs(), ruleDerivedDROWN.ID) {
 		if !gradeRuleKnown(t, id) {
 			t.Errorf("grade cites %s, which is not in checks.Default()", id)
 		}
@@ -661,17 +663,19 @@ func TestGradeRulesExist(t *testing.T) {
 	}
 }
 
-// gradeRuleKnown reports whether a rule is in checks.Default(). The vulnerability rules are
-// declared by VulnCheck, which the pipeline runs and which is not yet listed in builtin(); until
-// it is, they count when VulnCheck declares them (logged, so the gap stays visible).
+// gradeRuleKnown reports whether a rule is in checks.Default(). The vulnerability and HTTP
+// rules are declared by VulnCheck and httpSecurityCheck, which are not yet listed in builtin();
+// until they are, their rules count (logged, so the gap stays visible).
 func gradeRuleKnown(t *testing.T, id string) bool {
 	if _, ok := Default().Rule(id); ok {
 		return true
 	}
-	for _, r := range VulnCheck().Rules {
-		if r.ID == id {
-			t.Logf("%s is declared by VulnCheck but not yet in checks.Default()", id)
-			return true
+	for _, c := range []Check{VulnCheck(), httpSecurityCheck(), derivedVulnCheck()} {
+		for _, r := range c.Rules {
+			if r.ID == id {
+				t.Logf("%s is declared by the %s check but not yet in checks.Default()", id, c.Name)
+				return true
+			}
 		}
 	}
 	return false
@@ -685,7 +689,9 @@ func FuzzGrade(f *testing.F) {
 		nil,
 		grSSL2(t, "SSL_CK_RC4_128_EXPORT40_WITH_MD5"),
 		func(o *model.Observation) { o.Certificates.Chain = nil },
-		func(o *model.Observation) { o.TLS.Features.Chains = []model.PresentedChain{{SNI: true, Analysis: &model.CertFacts{}}} },
+		func(o *model.Observation) {
+			o.TLS.Features.Chains = []model.PresentedChain{{SNI: true, Analysis: &model.CertFacts{}}}
+		},
 		grHTTPS(&model.HTTPSecurityFacts{Status: 200, HSTS: &model.HSTSFacts{MaxAge: -1}}),
 	} {
 		o := grObs(t)
@@ -717,4 +723,32 @@ func FuzzGrade(f *testing.F) {
 			t.Fatalf("score %d", g.Score)
 		}
 	})
+}
+
+func TestGradeAcrossEndpoints(t *testing.T) {
+	good, drowned, trust := grObs(t), grObs(t), grObs(t)
+	trust.Certificates.NameMatches = false
+	results := []model.EndpointResult{
+		{Observation: *good, Grade: Grade(good, policies.Thresholds{}, grNow)},
+		{Observation: *drowned, Grade: Grade(drowned, policies.Thresholds{}, grNow), Findings: []model.Finding{{RuleID: "vuln/drown", Waived: true}}},
+		{Observation: *trust, Grade: Grade(trust, policies.Thresholds{}, grNow), Findings: []model.Finding{{RuleID: "vuln/drown"}}},
+		{Observation: model.Observation{}, Findings: []model.Finding{{RuleID: "vuln/drown"}}},
+	}
+	GradeAcrossEndpoints(results)
+	GradeAcrossEndpoints(results) // idempotent
+	if g := results[0].Grade; g.Letter != "A+" || len(g.Caps) != 0 {
+		t.Errorf("untouched endpoint: %+v", g)
+	}
+	if g := results[1].Grade; g.Letter != "F" || len(g.Caps) != 1 || g.Caps[0].Rule != "vuln/drown" {
+		t.Errorf("drowned endpoint: %+v", g)
+	}
+	if g := results[2].Grade; g.Letter != "M" || g.TrustIgnored != "F" || len(g.Caps) != 2 {
+		t.Errorf("mismatched and drowned endpoint: %+v", g)
+	}
+	if results[3].Grade != nil {
+		t.Errorf("grade appeared on an endpoint without TLS")
+	}
+	if !gradeRuleKnown(t, "vuln/drown") {
+		t.Error("vuln/drown is not in the catalogue")
+	}
 }
