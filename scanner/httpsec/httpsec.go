@@ -164,6 +164,15 @@ func hstsFacts(values []string) *model.HSTSFacts {
 	return f
 }
 
+// allSuites lists every TLS 1.0–1.2 suite crypto/tls implements.
+var allSuites = func() []uint16 {
+	var ids []uint16
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}()
+
 // get makes one request on a new connection and reads the response head.
 func get(ctx context.Context, dial DialFunc, opts Options, acceptEncoding string) (*response, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
@@ -184,6 +193,9 @@ func get(ctx context.Context, dial DialFunc, opts Options, acceptEncoding string
 		InsecureSkipVerify: true, // the certificate is judged by the certificate analysis
 		NextProtos:         []string{"http/1.1"},
 		MinVersion:         tls.VersionTLS10,
+		// Every suite crypto/tls implements, legacy ones included: this client only needs to
+		// reach the HTTP layer, the suites are judged by the engine's enumeration.
+		CipherSuites: allSuites,
 	})
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return nil, host, fmt.Errorf("TLS handshake: %w", ctxErr(ctx, err))

@@ -331,3 +331,25 @@ func TestProbeCancelled(t *testing.T) {
 		t.Errorf("after %v: %q", time.Since(start), f.Error)
 	}
 }
+
+// TestProbeLegacyServer reaches the HTTP layer of a TLS 1.0 server with only an RSA key
+// exchange CBC suite, which crypto/tls no longer offers by default.
+func TestProbeLegacyServer(t *testing.T) {
+	ln, err := tls.Listen("tcp", "127.0.48.9:0", &tls.Config{
+		Certificates: []tls.Certificate{certtest.TLS(certtest.Issue(certtest.Spec{CN: testName, Key: certtest.Key(certtest.RSA2048, 0)}, nil))},
+		MinVersion:   tls.VersionTLS10, MaxVersion: tls.VersionTLS10,
+		CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Strict-Transport-Security", "max-age=600")
+	}), ReadHeaderTimeout: 2 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	f := Probe(context.Background(), dialTo(t, ln.Addr().String()), Options{ServerName: testName, Timeout: 3 * time.Second})
+	if f.Error != "" || f.Status != 200 || f.HSTS == nil || f.HSTS.MaxAge != 600 {
+		t.Errorf("facts %+v", f)
+	}
+}
