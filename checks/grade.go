@@ -641,19 +641,110 @@ func (gr *grader) hsts() {
 	}
 }
 
-// GradeAcrossEndpoints applies the caps that need more than one observation, after the
-// per-endpoint grades and Catalogue.DerivedAcrossEndpoints: an endpoint with a vuln/drown
-// finding (its RSA key is also served with SSL 2.0 elsewhere in the scan) is capped at F,
-// whether or not a waiver hides the finding. Results without a letter are left alone.
-func GradeAcrossEndpoints(results []model.EndpointResult) {
+// GradeAcrossEndpoints applies what needs more than one observation, after the per-endpoint
+// grades, Catalogue.DerivedAcrossEndpoints and the domain observations (with TLSA matches):
+//
+//   - an endpoint with a vuln/drown finding (its RSA key is also served with SSL 2.0 elsewhere
+//     in the scan) is capped at F, whether or not a waiver hides the finding;
+//   - an SMTP endpoint (port 25) whose chain matches a DNSSEC-secure TLSA record is judged as
+//     RFC 7672 DANE clients judge it: with DANE-EE (usage 3) the certificate's trust, name,
+//     dates and signature no longer cap the grade (only its key counts); with DANE-TA (usage 2)
+//     the chain's trust no longer does. Notes says so.
+//
+// Results without a letter are left alone.
+func GradeAcrossEndpoints(results []model.EndpointResult, domains []model.DomainResult) {
+	dane := gradeDANEMatches(domains)
 	for i := range results {
+		g := results[i].Grade
+		if g == nil || g.Letter == "" {
+			continue
+		}
 		for _, f := range results[i].Findings {
 			if f.RuleID == ruleDerivedDROWN.ID {
-				AddGradeCap(results[i].Grade, model.GradeCap{Letter: model.LetterF, Rule: ruleDerivedDROWN.ID,
+				AddGradeCap(g, model.GradeCap{Letter: model.LetterF, Rule: ruleDerivedDROWN.ID,
 					Reason: "the certificate's RSA key is also served with SSL 2.0 (DROWN)"})
 			}
 		}
+		obs := &results[i].Observation
+		if rec, ok := dane[obs.Endpoint.ID()]; ok && (&grader{obs: obs}).smtpRelay() {
+			gradeLiftForDANE(g, rec)
+		}
 	}
+}
+
+// gradeDANEMatches maps endpoint IDs to the first DNSSEC-secure TLSA record ("3 1 1") their
+// chain matched.
+func gradeDANEMatches(domains []model.DomainResult) map[string]string {
+	out := map[string]string{}
+	for _, d := range domains {
+		for _, set := range d.Observation.TLSA {
+			if !set.Secure {
+				continue
+			}
+			for _, m := range set.Matches {
+				if _, seen := out[m.Endpoint]; m.Matched && !seen {
+					out[m.Endpoint] = m.Record
+				}
+			}
+		}
+	}
+	return out
+}
+
+// daneEELifted are the certificate conditions a DANE-EE record makes irrelevant (RFC 7672
+// §3.1.1: only the key the record pins is checked).
+var daneEELifted = map[string]bool{
+	ruleUntrusted.ID: true, ruleSelfSigned.ID: true, ruleIncompleteChain.ID: true, ruleExpired.ID: true,
+	ruleNotYetValid.ID: true, ruleHostnameMismatch.ID: true, ruleWeakSignature.ID: true,
+}
+
+func gradeLiftForDANE(g *model.Grade, record string) {
+	usage, _, _ := strings.Cut(record, " ")
+	var lifted func(c model.GradeCap) bool
+	switch usage {
+	case "3":
+		lifted = func(c model.GradeCap) bool { return daneEELifted[c.Rule] }
+	case "2":
+		lifted = func(c model.GradeCap) bool { return c.Rule == ruleUntrusted.ID }
+	default:
+		return // PKIX-TA and PKIX-EE still need the public PKI
+	}
+	kept := g.Caps[:0]
+	var dropped []string
+	for _, c := range g.Caps {
+		if lifted(c) {
+			dropped = append(dropped, c.Rule)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	g.Caps = kept
+	if len(dropped) == 0 {
+		return
+	}
+	g.Notes = append(g.Notes, fmt.Sprintf("the chain matches the DNSSEC-secure TLSA record %q: DANE clients (RFC 7672) do not apply %s",
+		record, strings.Join(gradeUnique(dropped), ", ")))
+	g.TrustIgnored = ""
+	(&grader{g: g}).letter()
+}
+
+func gradeUnique(ss []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// smtpRelay reports whether the endpoint is an SMTP relay (port 25), the service RFC 7672
+// DANE applies to.
+func (gr *grader) smtpRelay() bool {
+	s, ok := gr.service()
+	return ok && s.Name == "smtp"
 }
 
 // AddGradeCap adds a cap to a grade and recomputes its letter; a cap already present, a nil

@@ -734,8 +734,8 @@ func TestGradeAcrossEndpoints(t *testing.T) {
 		{Observation: *trust, Grade: Grade(trust, policies.Thresholds{}, grNow), Findings: []model.Finding{{RuleID: "vuln/drown"}}},
 		{Observation: model.Observation{}, Findings: []model.Finding{{RuleID: "vuln/drown"}}},
 	}
-	GradeAcrossEndpoints(results)
-	GradeAcrossEndpoints(results) // idempotent
+	GradeAcrossEndpoints(results, nil)
+	GradeAcrossEndpoints(results, nil) // idempotent
 	if g := results[0].Grade; g.Letter != "A+" || len(g.Caps) != 0 {
 		t.Errorf("untouched endpoint: %+v", g)
 	}
@@ -750,5 +750,62 @@ func TestGradeAcrossEndpoints(t *testing.T) {
 	}
 	if !gradeRuleKnown(t, "vuln/drown") {
 		t.Error("vuln/drown is not in the catalogue")
+	}
+}
+
+func TestGradeDANE(t *testing.T) {
+	smtp := func(mut func(o *model.Observation)) *model.Observation {
+		o := grObs(t)
+		o.Endpoint.Service, o.Endpoint.Addr = "smtp", netip.MustParseAddrPort("192.0.2.10:25")
+		o.StartTLS = &model.StartTLSFacts{Protocol: "smtp", Outcome: model.StartTLSAccepted, Offered: true}
+		mut(o)
+		return o
+	}
+	selfSigned := func(o *model.Observation) {
+		o.Certificates.Trusted = false
+		o.Certificates.Chain = o.Certificates.Chain[:1]
+		o.Certificates.Chain[0].SelfSigned = true
+		o.Certificates.NameMatches = false
+	}
+	untrusted := func(o *model.Observation) { o.Certificates.Trusted = false }
+	imaps := func(o *model.Observation) {
+		selfSigned(o)
+		o.Endpoint.Service, o.Endpoint.Addr = "imaps", netip.MustParseAddrPort("192.0.2.10:993")
+		o.StartTLS = nil
+	}
+	for _, tc := range []struct {
+		name   string
+		obs    *model.Observation
+		record string
+		secure bool
+		want   string
+		notes  int
+	}{
+		{"dane-ee authenticates a self-signed certificate", smtp(selfSigned), "3 1 1", true, "A+", 1},
+		{"without dnssec the record proves nothing", smtp(selfSigned), "3 1 1", false, "T", 0},
+		{"dane-ta does not lift a self-signed leaf", smtp(selfSigned), "2 0 1", true, "T", 0},
+		{"dane-ta lifts an untrusted chain", smtp(untrusted), "2 0 1", true, "A+", 1},
+		{"pkix-ee still needs the public pki", smtp(untrusted), "1 1 1", true, "T", 0},
+		{"dane is for smtp relays only", smtp(imaps), "3 1 1", true, "T", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.obs
+			res := []model.EndpointResult{{Observation: *o, Grade: Grade(o, policies.Thresholds{}, grNow)}}
+			if res[0].Grade.Letter != "T" && res[0].Grade.Letter != "M" {
+				t.Fatalf("fixture grades %s before DANE", res[0].Grade.Letter)
+			}
+			dom := []model.DomainResult{{Observation: model.DomainObservation{Name: "example.org", TLSA: []model.TLSAFacts{{
+				Owner: "_25._tcp.mail.example.org", Host: "mail.example.org", Port: 25, Secure: tc.secure,
+				Matches: []model.TLSAMatch{{Endpoint: "other", Matched: true, Record: "3 1 1"}, {Endpoint: o.Endpoint.ID(), Matched: true, Record: tc.record}},
+			}}}}}
+			GradeAcrossEndpoints(res, dom)
+			g := res[0].Grade
+			if g.Letter != tc.want || len(g.Notes) != tc.notes {
+				t.Errorf("letter %s notes %q, want %s with %d notes (caps %+v)", g.Letter, g.Notes, tc.want, tc.notes, g.Caps)
+			}
+			if g.Letter == "A+" && g.TrustIgnored != "" {
+				t.Errorf("trust-ignored letter left behind: %q", g.TrustIgnored)
+			}
+		})
 	}
 }

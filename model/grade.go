@@ -50,6 +50,9 @@ type Grade struct {
 	// Incomplete lists facts that were missing or cut short, so the grade rests on less than
 	// a full enumeration.
 	Incomplete []string `json:"incomplete,omitempty"`
+	// Notes say how facts beyond the endpoint changed the grade (a DANE record that
+	// authenticates the certificate instead of the public PKI).
+	Notes []string `json:"notes,omitempty"`
 	// Method is GradeMethod at the time of grading.
 	Method string `json:"method"`
 }
