@@ -107,7 +107,8 @@ var (
 			"(a CSRF token, a session identifier) and attacker-controlled text reflected next to it, plus a network " +
 			"position to measure lengths. The last three cannot be observed from outside, so this is a potential " +
 			"vulnerability: only the requested path was tested, and a page with no secrets is not affected. " +
-			"Not vulnerable means the tested response was not compressed.",
+			"Not vulnerable means the tested response was not compressed. Cost: one HTTPS request, and a second " +
+			"(asking for no compression) when the first response was compressed.",
 		Fix: "Do not compress responses that carry secrets and reflect user input, or mask the secrets per response " +
 			"(randomised CSRF tokens, as modern frameworks do), or add a SameSite cookie policy so cross-site requests carry no session.",
 		Snippets: []model.Snippet{

@@ -81,9 +81,8 @@ func Probe(ctx context.Context, dial DialFunc, opts Options) *model.HTTPSecurity
 		f.Error = "invalid request path"
 		return f
 	}
-	first, host, err := get(ctx, dial, opts, AcceptEncoding)
+	first, host, err := get(ctx, dial, opts, AcceptEncoding, &f.Connections)
 	f.Host = sanitize(host, maxValue)
-	f.Connections++
 	if err != nil {
 		f.Error = sanitize(err.Error(), 300)
 		return f
@@ -114,8 +113,7 @@ func Probe(ctx context.Context, dial DialFunc, opts Options) *model.HTTPSecurity
 	if c.Encoding == "" {
 		return f
 	}
-	second, _, err := get(ctx, dial, opts, "identity")
-	f.Connections++
+	second, _, err := get(ctx, dial, opts, "identity", &f.Connections)
 	if err != nil {
 		c.Error = sanitize(err.Error(), 300)
 		return f
@@ -173,8 +171,9 @@ var allSuites = func() []uint16 {
 	return ids
 }()
 
-// get makes one request on a new connection and reads the response head.
-func get(ctx context.Context, dial DialFunc, opts Options, acceptEncoding string) (*response, string, error) {
+// get makes one request on a new connection and reads the response head; it counts the
+// connection in *conns once the dial succeeded.
+func get(ctx context.Context, dial DialFunc, opts Options, acceptEncoding string, conns *int) (*response, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	raw, err := dial(ctx)
@@ -182,6 +181,7 @@ func get(ctx context.Context, dial DialFunc, opts Options, acceptEncoding string
 		return nil, opts.ServerName, fmt.Errorf("connect: %w", err)
 	}
 	defer raw.Close()
+	*conns++
 	host := hostHeader(opts.ServerName, raw.RemoteAddr())
 	// The scan's connections reset their deadline on every read (a per-operation timeout), so
 	// a server dripping bytes would never time out: closing the connection when the request's

@@ -353,3 +353,11 @@ func TestProbeLegacyServer(t *testing.T) {
 		t.Errorf("facts %+v", f)
 	}
 }
+
+func TestProbeDialFails(t *testing.T) {
+	dial := func(context.Context) (net.Conn, error) { return nil, io.ErrUnexpectedEOF }
+	f := Probe(context.Background(), dial, Options{ServerName: testName})
+	if f.Connections != 0 || f.Status != 0 || !strings.HasPrefix(f.Error, "connect: ") || f.Compression != nil {
+		t.Errorf("facts %+v", f)
+	}
+}
