@@ -645,7 +645,8 @@ func (gr *grader) hsts() {
 // grades, Catalogue.DerivedAcrossEndpoints and the domain observations (with TLSA matches):
 //
 //   - an endpoint with a vuln/drown finding (its RSA key is also served with SSL 2.0 elsewhere
-//     in the scan) is capped at F, whether or not a waiver hides the finding;
+//     in the scan) is capped at F, whether or not a waiver hides the finding (a policy that
+//     disables vuln/drown removes the finding and so the cap);
 //   - an SMTP endpoint (port 25) whose chain matches a DNSSEC-secure TLSA record is judged as
 //     RFC 7672 DANE clients judge it: with DANE-EE (usage 3) the certificate's trust, name,
 //     dates and signature no longer cap the grade (only its key counts); with DANE-TA (usage 2)
