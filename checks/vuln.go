@@ -171,7 +171,7 @@ var (
 		Tags:            []string{"tls", "vulnerability", "CWE-294"},
 	}
 	ruleVulnInconclusive = model.Rule{
-		ID:    "vuln/inconclusive",
+		ID:    "vuln/probe-inconclusive",
 		Title: "A vulnerability probe could not decide",
 		Why: "An active vulnerability probe ran (or could not run) without reaching a verdict; the finding's detail names " +
 			"the probe and its message says why. It is neither a pass nor a failure: the endpoint was not shown safe " +
@@ -183,7 +183,7 @@ var (
 )
 
 // VulnCheck raises the vulnerability probes' verdicts (model.VulnFacts): one rule per probe
-// for "vulnerable", vuln/inconclusive (detail: the probe) for "inconclusive".
+// for "vulnerable", vuln/probe-inconclusive (detail: the probe) for "inconclusive".
 func VulnCheck() Check {
 	return Check{
 		Name:  "vuln",

@@ -44,9 +44,9 @@ func TestVulnRules(t *testing.T) {
 		{"compression", &model.VulnFacts{Compression: pv(V)}, []string{"vuln/crime-compression"}},
 		{"early data", &model.VulnFacts{EarlyData: pv(V)}, []string{"vuln/early-data"}},
 		{"inconclusive ones are info, one per probe", &model.VulnFacts{Heartbleed: pv(I), ROBOT: pv(I), EarlyData: pv(I), Compression: pv(N)},
-			[]string{"vuln/inconclusive/early-data", "vuln/inconclusive/heartbleed", "vuln/inconclusive/robot"}},
+			[]string{"vuln/probe-inconclusive/early-data", "vuln/probe-inconclusive/heartbleed", "vuln/probe-inconclusive/robot"}},
 		{"mixed: CCS inconclusive is info, the others fire", &model.VulnFacts{Heartbleed: pv(V), CCSInjection: pv(I), Compression: pv(V)},
-			[]string{"vuln/crime-compression", "vuln/heartbleed", "vuln/inconclusive/ccs-injection"}},
+			[]string{"vuln/crime-compression", "vuln/heartbleed", "vuln/probe-inconclusive/ccs-injection"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,7 +55,7 @@ func TestVulnRules(t *testing.T) {
 			var ids []string
 			for _, f := range got {
 				id := f.RuleID
-				if id == "vuln/inconclusive" {
+				if id == "vuln/probe-inconclusive" {
 					id += "/" + f.Detail
 					if f.Severity != model.SeverityInfo || !strings.Contains(f.Message, "reason for inconclusive") {
 						t.Errorf("inconclusive finding: %+v", f)
@@ -79,7 +79,7 @@ func TestVulnRulesDocumented(t *testing.T) {
 		if r.Title == "" || r.Why == "" || r.Fix == "" {
 			t.Errorf("%s: title, why and fix are required", r.ID)
 		}
-		if r.ID == "vuln/inconclusive" {
+		if r.ID == "vuln/probe-inconclusive" {
 			continue
 		}
 		hasCWE := slices.ContainsFunc(r.Tags, func(s string) bool { return strings.HasPrefix(s, "CWE-") })

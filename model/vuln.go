@@ -20,6 +20,8 @@ type ProbeVerdict struct {
 	Reason string `json:"reason"`
 	// Connections is the number of TCP connections the probe opened.
 	Connections int `json:"connections"`
+	// Duration is the probe's wall time.
+	Duration time.Duration `json:"duration_ns"`
 	// Detail holds probe-specific facts (per-version answers, oracle responses …).
 	Detail map[string]string `json:"detail,omitempty"`
 }

@@ -57,8 +57,8 @@ func judgeCCS(rr *recordReader) (string, string) {
 		if len(rec.body) < 2 {
 			return model.VerdictInconclusive, "the server answered with a malformed alert"
 		}
-		a := &hello.AlertError{Level: rec.body[0], Description: rec.body[1]}
-		switch a.Description {
+		a := alertError{rec.body[0], rec.body[1]}
+		switch a.desc {
 		case 20, 21: // bad_record_mac, decryption_failed
 			return model.VerdictVulnerable, fmt.Sprintf("the server accepted the early ChangeCipherSpec and then failed to decrypt the next record (%s)", a.Error())
 		case 0:

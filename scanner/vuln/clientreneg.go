@@ -107,7 +107,7 @@ func (c *tls12Client) run(ctx context.Context) (string, string, int) {
 				c.detail["answer"] = "undecryptable alert"
 				return model.VerdictNotVulnerable, "the server answered the renegotiation hello with an alert", 1
 			}
-			a := &hello.AlertError{Level: pt[0], Description: pt[1]}
+			a := alertError{pt[0], pt[1]}
 			c.detail["answer"] = a.Error()
 			return model.VerdictNotVulnerable, "the server refused the client-initiated renegotiation with " + a.Error(), 1
 		case recApplicationData:
@@ -186,7 +186,7 @@ func (c *tls12Client) finishHandshake(clientHello []byte, f *flight) (string, er
 		}
 		switch {
 		case rec.typ == recAlert && !seenCCS && len(rec.body) >= 2:
-			return "initial handshake", &hello.AlertError{Level: rec.body[0], Description: rec.body[1]}
+			return "initial handshake", alertError{rec.body[0], rec.body[1]}
 		case rec.typ == recChangeCipherSpec:
 			seenCCS = true
 		case rec.typ == recHandshake && !seenCCS:

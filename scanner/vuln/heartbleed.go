@@ -125,7 +125,7 @@ func judgeHeartbeat(rr *recordReader, negotiated bool, sent int) (string, string
 				return model.VerdictNotVulnerable, ext + " and answered only the close_notify", 1
 			}
 			if len(rec.body) >= 2 {
-				return model.VerdictNotVulnerable, fmt.Sprintf("%s and refused the heartbeat request with %s", ext, (&hello.AlertError{Level: rec.body[0], Description: rec.body[1]}).Error()), 1
+				return model.VerdictNotVulnerable, fmt.Sprintf("%s and refused the heartbeat request with %s", ext, alertText(rec.body[0], rec.body[1])), 1
 			}
 			return model.VerdictNotVulnerable, ext + " and answered with a malformed alert", 1
 		}

@@ -91,7 +91,7 @@ func (s *labServer) serve() {
 		go func() {
 			defer s.wg.Done()
 			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			_ = c.SetDeadline(time.Now().Add(20 * time.Second)) // testssl.sh waits 5 s after each early CCS
 			s.handle(c)
 		}()
 	}

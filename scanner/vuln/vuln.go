@@ -125,13 +125,23 @@ func Run(ctx context.Context, dial DialFunc, opts Options) *model.VulnFacts {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()
 	}
-	run(ProbeHeartbleed, func() { facts.Heartbleed = p.heartbleed(ctx) })
-	run(ProbeCCSInjection, func() { facts.CCSInjection = p.ccsInjection(ctx) })
-	run(ProbeTicketbleed, func() { facts.Ticketbleed = p.ticketbleed(ctx) })
-	run(ProbeROBOT, func() { facts.ROBOT = p.robot(ctx) })
-	run(ProbeRenegotiate, func() { facts.SecureRenegotiation, facts.Compression = p.renegotiationAndCompression(ctx) })
-	run(ProbeClientReneg, func() { facts.ClientRenegotiation = p.clientRenegotiation(ctx) })
-	run(ProbeEarlyData, func() { facts.EarlyData = p.earlyData(ctx) })
+	timed := func(f func(context.Context) *model.ProbeVerdict) *model.ProbeVerdict {
+		t0 := time.Now()
+		v := f(ctx)
+		v.Duration = time.Since(t0)
+		return v
+	}
+	run(ProbeHeartbleed, func() { facts.Heartbleed = timed(p.heartbleed) })
+	run(ProbeCCSInjection, func() { facts.CCSInjection = timed(p.ccsInjection) })
+	run(ProbeTicketbleed, func() { facts.Ticketbleed = timed(p.ticketbleed) })
+	run(ProbeROBOT, func() { facts.ROBOT = timed(p.robot) })
+	run(ProbeRenegotiate, func() {
+		t0 := time.Now()
+		facts.SecureRenegotiation, facts.Compression = p.renegotiationAndCompression(ctx)
+		facts.SecureRenegotiation.Duration, facts.Compression.Duration = time.Since(t0), time.Since(t0)
+	})
+	run(ProbeClientReneg, func() { facts.ClientRenegotiation = timed(p.clientRenegotiation) })
+	run(ProbeEarlyData, func() { facts.EarlyData = timed(p.earlyData) })
 	wg.Wait()
 	facts.Connections = int(p.conns.Load())
 	facts.Duration = time.Since(start)

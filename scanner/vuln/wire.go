@@ -120,18 +120,18 @@ type unexpectedRecord struct{ rec record }
 
 func (e *unexpectedRecord) Error() string {
 	if e.rec.typ == recAlert && len(e.rec.body) >= 2 {
-		return (&hello.AlertError{Level: e.rec.body[0], Description: e.rec.body[1]}).Error()
+		return alertText(e.rec.body[0], e.rec.body[1])
 	}
 	return fmt.Sprintf("unexpected record type %d", e.rec.typ)
 }
 
 // alertOf returns the alert carried by err, if any.
-func alertOf(err error) (*hello.AlertError, bool) {
+func alertOf(err error) (alertError, bool) {
 	var u *unexpectedRecord
 	if errors.As(err, &u) && u.rec.typ == recAlert && len(u.rec.body) >= 2 {
-		return &hello.AlertError{Level: u.rec.body[0], Description: u.rec.body[1]}, true
+		return alertError{u.rec.body[0], u.rec.body[1]}, true
 	}
-	return nil, false
+	return alertError{}, false
 }
 
 // handshake returns the next handshake message: type, body and its raw encoding (header
@@ -446,7 +446,7 @@ func classify(err error) string {
 		return "ok"
 	}
 	if a, ok := alertOf(err); ok {
-		return fmt.Sprintf("alert %d", a.Description)
+		return fmt.Sprintf("alert %d", a.desc)
 	}
 	var ne net.Error
 	switch {
@@ -466,4 +466,20 @@ func refusal(err error) string {
 		return "the server refused the hello with " + a.Error()
 	}
 	return "the handshake did not get past the server hello: " + err.Error()
+}
+
+// alertError is an alert as received.
+type alertError struct{ level, desc uint8 }
+
+func (a alertError) Error() string { return alertText(a.level, a.desc) }
+
+// alertText names an alert: the hello package's names plus the ones only these probes meet.
+func alertText(level, desc uint8) string {
+	switch desc {
+	case 90:
+		return "alert 90 (user_canceled)"
+	case 100:
+		return "alert 100 (no_renegotiation)"
+	}
+	return (&hello.AlertError{Level: level, Description: desc}).Error()
 }
