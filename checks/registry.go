@@ -15,6 +15,8 @@ func builtin() []Check {
 		startTLSCheck(),     // starttls.go
 		exposureCheck(),     // exposure.go
 		availabilityCheck(), // exposure.go
+		httpSecurityCheck(), // httpsec.go
+		derivedVulnCheck(),  // derived.go
 		// Rules the policy engine raises itself (policy/waiver-expired) are declared here so
 		// the catalogue knows every rule a scan can produce.
 		{Name: "policy", Rules: policies.Rules(), Run: func(*Input, *Reporter) {}},

@@ -49,7 +49,9 @@ type Lab struct {
 	// ConnectTo maps well-known ports the lab cannot bind unprivileged to where it listens.
 	ConnectTo map[string]string
 	// Targets is what `rampart demo` scans.
-	Targets   []string
+	Targets []string
+	// Ports is the exposure scan's port list for the lab's addresses.
+	Ports     string
 	Endpoints []Endpoint
 
 	closers []func() error
@@ -152,16 +154,17 @@ func Start(opts Options) (lab *Lab, err error) {
 		handle                             func(net.Conn)
 	}
 	svcs := []svc{
-		{"", ip(10) + ":443", ip(10) + ":10443", "https", "", tlsHandler(good)},
+		{"", ip(10) + ":443", ip(10) + ":10443", "https", "", httpsHandler(good, goodWebHeaders)},
 		{"xmpp", ip(10) + ":5223", ip(10) + ":5223", "xmpps-client", "", tlsHandler(good)},
 		{"xmpp", ip(10) + ":5222", ip(10) + ":5222", "xmpp-client", "STARTTLS offered but not required", xmppHandler(Domain, good)},
 		{"mail", ip(11) + ":10465", ip(11) + ":10465", "submissions", "TLS 1.0 only", tlsHandler(legacy)},
 		{"imap", ip(12) + ":10993", ip(12) + ":10993", "imaps", "expired certificate", tlsHandler(expired)},
-		{"matrix", ip(13) + ":8448", ip(13) + ":8448", "matrix", "self-signed certificate", tlsHandler(selfSigned)},
+		{"matrix", ip(13) + ":8448", ip(13) + ":8448", "matrix", "self-signed certificate, no HSTS or security headers", httpsHandler(selfSigned, map[string]string{"Server": "synapse-demo"})},
 		{"mqtt", ip(14) + ":8883", ip(14) + ":8883", "mqtts", "certificate for another name", tlsHandler(mismatch)},
 		{"mqtt", ip(15) + ":8883", ip(15) + ":8883", "mqtts", "second node, other certificate than the first", tlsHandler(mqttGood)},
 		{"mx", ip(25) + ":25", ip(25) + ":10025", "smtp", "plaintext AUTH before STARTTLS", smtpHandler(name("mx"), mx)},
 		{"cache", ip(30) + ":6379", ip(30) + ":6379", "", "plaintext, unauthenticated Redis", redisHandler},
+		{"cache", ip(30) + ":22", ip(30) + ":10022", "", "SSH open to the scan (found by the exposure scan)", sshHandler},
 	}
 	for _, s := range svcs {
 		srv, err := listen(s.listen, s.handle)
@@ -215,6 +218,7 @@ func Start(opts Options) (lab *Lab, err error) {
 	}
 	lab.closers = append(lab.closers, func() error { stop(); return nil })
 	lab.Targets = []string{Domain, "cache." + Domain + ":6379"}
+	lab.Ports = "22,6379,5432,3306,11211,2375,2379,6443"
 	return lab, nil
 }
 

@@ -166,3 +166,60 @@ func sanitizeLine(s string) string {
 		return r
 	}, s)
 }
+
+// sshHandler announces itself like an OpenSSH server, as an exposure scan sees one.
+func sshHandler(c net.Conn) {
+	fmt.Fprint(c, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")
+	buf := make([]byte, 256)
+	_, _ = c.Read(buf) // the client's banner; then hang up like a server refusing the exchange
+}
+
+// httpsHandler completes TLS and answers each HTTP/1.1 request with a small page carrying
+// headers (the security headers a web front end should send, or not).
+func httpsHandler(cfg *tls.Config, headers map[string]string) func(net.Conn) {
+	return func(c net.Conn) {
+		tc := tls.Server(c, cfg)
+		if err := tc.Handshake(); err != nil {
+			return
+		}
+		r := bufio.NewReader(io.LimitReader(tc, 64<<10))
+		for {
+			// Read one request head.
+			sawRequest := false
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if strings.TrimSpace(line) == "" {
+					break
+				}
+				sawRequest = true
+			}
+			if !sawRequest {
+				continue
+			}
+			body := "<!doctype html><title>rampart demo</title><p>demo service</p>\n"
+			var b strings.Builder
+			b.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n")
+			for k, v := range headers {
+				fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+			}
+			fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
+			if _, err := io.WriteString(tc, b.String()); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// goodWebHeaders are what a well-configured messaging web front end sends.
+var goodWebHeaders = map[string]string{
+	"Strict-Transport-Security":  "max-age=63072000; includeSubDomains",
+	"Content-Security-Policy":    "default-src 'self'; frame-ancestors 'none'",
+	"X-Content-Type-Options":     "nosniff",
+	"X-Frame-Options":            "DENY",
+	"Referrer-Policy":            "no-referrer",
+	"Permissions-Policy":         "camera=(), microphone=()",
+	"Cross-Origin-Opener-Policy": "same-origin",
+}

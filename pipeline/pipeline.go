@@ -44,6 +44,10 @@ type Sink interface {
 	Endpoint(er *model.EndpointResult)
 	Domain(dr *model.DomainResult)
 	Nodes(nr *model.NodeGroupResult)
+	// Revised is called for an endpoint given earlier whose findings or grade changed once
+	// every endpoint was known (a key shared with an SSLv2 server, grade caps across
+	// endpoints). It carries the whole result again.
+	Revised(er *model.EndpointResult)
 }
 
 // Config is one scan.
@@ -126,6 +130,7 @@ func Run(ctx context.Context, cfg Config) (*model.ScanResult, error) {
 			if fs := cfg.Catalogue.Evaluate(&obs, cfg.Policy, evalTime); len(fs) > 0 {
 				er.Findings = fs
 			}
+			er.Grade = checks.Grade(&obs, cfg.Policy.For(obs.Endpoint), evalTime)
 		}
 		res.Endpoints = append(res.Endpoints, er)
 		for _, s := range cfg.Sinks {
@@ -167,8 +172,43 @@ func Run(ctx context.Context, cfg Config) (*model.ScanResult, error) {
 			s.Domain(&res.Domains[len(res.Domains)-1])
 		}
 	}
+	reviseAcrossEndpoints(cfg, res, evalTime)
 	if runErr != nil {
 		return finish(model.ScanInterrupted, runErr)
 	}
 	return finish(model.ScanComplete, nil)
+}
+
+// reviseAcrossEndpoints applies what only the whole scan shows — an RSA key shared with an
+// SSLv2 server elsewhere (DROWN), grade caps and DANE lifts across endpoints — and hands every
+// endpoint whose findings or grade changed to the sinks again.
+func reviseAcrossEndpoints(cfg Config, res *model.ScanResult, at time.Time) {
+	type snap struct {
+		findings int
+		grade    string
+	}
+	before := make([]snap, len(res.Endpoints))
+	for i, er := range res.Endpoints {
+		before[i] = snap{len(er.Findings), gradeLetter(er.Grade)}
+	}
+	changed := map[int]bool{}
+	for _, i := range cfg.Catalogue.DerivedAcrossEndpoints(res.Endpoints, cfg.Policy, at) {
+		changed[i] = true
+	}
+	checks.GradeAcrossEndpoints(res.Endpoints, res.Domains)
+	for i := range res.Endpoints {
+		er := &res.Endpoints[i]
+		if changed[i] || before[i] != (snap{len(er.Findings), gradeLetter(er.Grade)}) {
+			for _, s := range cfg.Sinks {
+				s.Revised(er)
+			}
+		}
+	}
+}
+
+func gradeLetter(g *model.Grade) string {
+	if g == nil {
+		return ""
+	}
+	return g.Letter
 }

@@ -61,6 +61,11 @@ func (j *JSONLWriter) Domain(dr *model.DomainResult) error {
 	return j.enc.Encode(JSONLine{SchemaVersion: model.SchemaVersion, Type: "domain", Domain: dr})
 }
 
+// Revised writes an endpoint again whose findings or grade changed at the end of the scan.
+func (j *JSONLWriter) Revised(er *model.EndpointResult) error {
+	return j.enc.Encode(JSONLine{SchemaVersion: model.SchemaVersion, Type: "revised", Endpoint: er})
+}
+
 // Nodes writes one comparison of the addresses behind a name.
 func (j *JSONLWriter) Nodes(nr *model.NodeGroupResult) error {
 	return j.enc.Encode(JSONLine{SchemaVersion: model.SchemaVersion, Type: "nodes", Nodes: nr})

@@ -17,6 +17,7 @@ import (
 	"github.com/rampart-scan/rampart/scanner/exposure"
 	"github.com/rampart-scan/rampart/scanner/handshake"
 	"github.com/rampart-scan/rampart/scanner/hello"
+	"github.com/rampart-scan/rampart/scanner/httpsec"
 	"github.com/rampart-scan/rampart/scanner/netx"
 	"github.com/rampart-scan/rampart/scanner/starttls"
 	"github.com/rampart-scan/rampart/services"
@@ -74,9 +75,9 @@ func (p *AuditProbe) service(ep model.Endpoint) (services.Service, bool) {
 }
 
 // Probe implements Prober.
-func (p *AuditProbe) Probe(ctx context.Context, ep model.Endpoint) model.Observation {
-	obs := model.Observation{Endpoint: ep, Started: p.now(), Status: model.StatusOK}
-	defer func() { obs.Duration = p.now().Sub(obs.Started) }()
+func (p *AuditProbe) Probe(ctx context.Context, ep model.Endpoint) (obs model.Observation) {
+	obs = model.Observation{Endpoint: ep, Started: p.now(), Status: model.StatusOK}
+	defer func() { obs.Duration = p.now().Sub(obs.Started) }() // named result: the defer sets what is returned
 	svc, known := p.service(ep)
 
 	start := p.now()
@@ -273,6 +274,11 @@ func (p *AuditProbe) deep(ctx context.Context, ep model.Endpoint, svc services.S
 		})
 	}()
 	wg.Wait()
+	// HTTP-level facts (HSTS, security headers, response compression) for web endpoints, after
+	// the two above so it stays within the per-address cap.
+	if svc.Name == "https" || svc.Name == "matrix" {
+		obs.HTTP = httpsec.Probe(ctx, httpsec.DialFunc(dial), httpsec.Options{ServerName: serverName(ep), Timeout: timeout})
+	}
 	// Both return facts alongside errors; an error without facts is worth saying.
 	if obs.Error == "" {
 		switch {

@@ -15,6 +15,9 @@ import (
 var factExtractors = []func(r *model.EndpointResult, emit func(name, value string)){
 	func(r *model.EndpointResult, emit func(string, string)) {
 		emit("status", string(r.Observation.Status))
+		if g := r.Grade; g != nil && g.Letter != "" {
+			emit("grade", g.Letter)
+		}
 	},
 	func(r *model.EndpointResult, emit func(string, string)) {
 		t := r.Observation.TLS

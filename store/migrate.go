@@ -184,6 +184,9 @@ CREATE INDEX findings_scan ON findings (scan, ep, waived, severity);
 	{name: "node groups (the addresses behind one name) kept beside domains", sql: `
 ALTER TABLE domains ADD COLUMN kind TEXT NOT NULL DEFAULT 'domain' CHECK (kind IN ('domain', 'nodes'));
 `},
+	{name: "per-endpoint grade", sql: `
+ALTER TABLE endpoints ADD COLUMN grade TEXT NOT NULL DEFAULT '';
+`},
 }
 
 // fillFacts derives the facts of every stored endpoint from its observation.

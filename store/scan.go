@@ -565,21 +565,27 @@ func loadEndpoints(ctx context.Context, tx *sql.Tx, pk int64, r *model.ScanResul
 	if err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT seq, observation, findings_nil FROM endpoints WHERE scan = ? ORDER BY seq`, pk)
+	rows, err := tx.QueryContext(ctx, `SELECT seq, observation, findings_nil, grade FROM endpoints WHERE scan = ? ORDER BY seq`, pk)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var seq int64
-		var b []byte
+		var b, grade []byte
 		var isNil bool
-		if err := rows.Scan(&seq, &b, &isNil); err != nil {
+		if err := rows.Scan(&seq, &b, &isNil, &grade); err != nil {
 			return err
 		}
 		var e model.EndpointResult
 		if err := json.Unmarshal(b, &e.Observation); err != nil {
 			return fmt.Errorf("decoding observation: %w", err)
+		}
+		if len(grade) > 0 {
+			e.Grade = new(model.Grade)
+			if err := json.Unmarshal(grade, e.Grade); err != nil {
+				return fmt.Errorf("decoding grade: %w", err)
+			}
 		}
 		for pos, der := range ders[seq] {
 			c := e.Observation.Certificates

@@ -424,3 +424,55 @@ func TestPrune(t *testing.T) {
 		t.Errorf("dry run: %+v, %v", res, err)
 	}
 }
+
+// TestWriterUpdate replaces an endpoint's findings and grade after it was written, as the
+// scan does for evaluation that needs every endpoint (cross-endpoint DROWN, grade caps).
+func TestWriterUpdate(t *testing.T) {
+	ctx := context.Background()
+	st := openTemp(t)
+	r := result("", t0, model.ScanComplete,
+		epSpec{name: "a.example.org", addr: "192.0.2.1:443", service: "https", leaf: "aa01", version: "TLS 1.3", findings: []string{"tls/no-tls13"}},
+		epSpec{name: "b.example.org", addr: "192.0.2.2:443", service: "https", leaf: "bb01", version: "TLS 1.3"},
+	)
+	id, err := st.BeginScan(ctx, ScanMeta{Tool: model.ToolInfo{Name: "rampart"}, Targets: r.Targets, Started: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := st.NewWriter(ctx, id, WriterOptions{Batch: 100, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range r.Endpoints {
+		if err := w.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	upd := r.Endpoints[0]
+	upd.Findings = []model.Finding{{RuleID: "vuln/drown", Severity: model.SeverityHigh, Asset: upd.Observation.Endpoint.ID(),
+		Fingerprint: model.FindingFingerprint("vuln/drown", upd.Observation.Endpoint.ID(), "")}}
+	upd.Grade = &model.Grade{Letter: "F", Score: 90}
+	if err := w.Update(upd); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishScan(ctx, id, model.ScanComplete, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.LoadScan(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := got.Endpoints[0]
+	if len(a.Findings) != 1 || a.Findings[0].RuleID != "vuln/drown" || a.Grade == nil || a.Grade.Letter != "F" {
+		t.Fatalf("updated endpoint = findings %+v grade %+v", a.Findings, a.Grade)
+	}
+	if len(got.Endpoints) != 2 || got.Endpoints[1].Grade != nil {
+		t.Fatalf("the other endpoint changed: %+v", got.Endpoints[1])
+	}
+	info, err := st.Scan(ctx, id)
+	if err != nil || info.Findings["high"] != 1 || info.Findings["low"] != 0 {
+		t.Fatalf("summary after update = %+v (%v)", info.Findings, err)
+	}
+}

@@ -107,6 +107,7 @@ func splitDER(o *model.Observation) (*model.Observation, []derPart) {
 
 type epRow struct {
 	seq                    int64
+	grade                  []byte // JSON of the endpoint's grade; nil when it has none
 	id, host, name, addr   string
 	port                   int
 	service, status        string
@@ -220,8 +221,15 @@ func encodeEndpoint(r *model.EndpointResult) (*epRow, error) {
 	if err != nil {
 		return nil, err
 	}
+	var grade []byte
+	if r.Grade != nil {
+		if grade, err = json.Marshal(r.Grade); err != nil {
+			return nil, fmt.Errorf("encoding grade of %s: %w", o.Endpoint.ID(), err)
+		}
+	}
 	e := &epRow{
-		id: o.Endpoint.ID(), name: o.Endpoint.Name, port: int(o.Endpoint.Addr.Port()),
+		grade: grade,
+		id:    o.Endpoint.ID(), name: o.Endpoint.Name, port: int(o.Endpoint.Addr.Port()),
 		service: o.Endpoint.Service, status: string(o.Status), obs: obs, findingsNil: r.Findings == nil,
 		findings: fs, open: reachable(o), addrport: o.Endpoint.Addr.String(),
 	}
@@ -258,6 +266,21 @@ func encodeEndpoint(r *model.EndpointResult) (*epRow, error) {
 	}
 	extractFacts(r, func(name, value string) { e.facts = append(e.facts, [2]string{name, value}) })
 	return e, nil
+}
+
+// Update replaces the findings and grade of an endpoint added earlier to this scan, for
+// evaluation that needs every endpoint first (a key shared with an SSLv2 server, grades capped
+// across endpoints). What was queued before is flushed first, so the endpoint's row exists.
+func (w *Writer) Update(r model.EndpointResult) error {
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	row, err := encodeEndpoint(&r)
+	if err != nil {
+		w.fail(err)
+		return err
+	}
+	return w.push(func() {}, &endpointUpdate{row: row})
 }
 
 // Add queues one endpoint's result. It returns the first error the writer met, if any; after an
@@ -413,6 +436,14 @@ func (w *Writer) write(items []any) error {
 			switch r := it.(type) {
 			case *epRow:
 				err = st.endpoint(ctx, w.pk, r)
+			case *endpointUpdate:
+				// Findings added earlier in this transaction must reach the table before
+				// the update deletes and re-adds the endpoint's own.
+				if err = st.findings.flush(ctx); err == nil {
+					if err = st.facts.flush(ctx); err == nil {
+						err = st.update(ctx, c, w.pk, r)
+					}
+				}
 			case *domRow:
 				err = st.domain(ctx, w.pk, r)
 			case *noteRow:
@@ -501,7 +532,7 @@ func prepareAll(ctx context.Context, c *sql.Conn) (*stmts, error) {
 		q   string
 	}{
 		{&st.ep, `INSERT INTO endpoints (scan, seq, endpoint_id, host, name, addr, port, service, status, observation,
-			findings_nil, connect_ns, handshake_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+			findings_nil, connect_ns, handshake_ns, grade) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&st.dom, `INSERT INTO domains (scan, seq, name, observation, findings_nil, kind) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&st.cert, `INSERT OR REPLACE INTO certificates (scan, ep, position, sha256, subject, issuer, not_after, der_ref)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
@@ -531,9 +562,47 @@ func (st *stmts) close() {
 
 func (st *stmts) endpoint(ctx context.Context, scan int64, r *epRow) error {
 	if _, err := st.ep.ExecContext(ctx, scan, r.seq, r.id, r.host, r.name, r.addr, r.port, r.service, r.status,
-		string(r.obs), r.findingsNil, r.connectNS, r.handshakeNS); err != nil {
+		string(r.obs), r.findingsNil, r.connectNS, r.handshakeNS, string(r.grade)); err != nil {
 		return fmt.Errorf("endpoint %s: %w", r.id, err)
 	}
+	return st.endpointFindings(ctx, scan, r)
+}
+
+// endpointUpdate replaces what evaluation decided about an endpoint already written: its
+// findings, grade and derived facts (observations do not change; certificates and ports stay).
+type endpointUpdate struct{ row *epRow }
+
+func (st *stmts) update(ctx context.Context, c *sql.Conn, scan int64, u *endpointUpdate) error {
+	r := u.row
+	if err := c.QueryRowContext(ctx, `SELECT seq FROM endpoints WHERE scan = ? AND endpoint_id = ?`, scan, r.id).Scan(&r.seq); err != nil {
+		return fmt.Errorf("updating endpoint %s: %w", r.id, err)
+	}
+	for _, q := range []string{
+		`DELETE FROM findings WHERE scan = ? AND ep = ?`,
+		`DELETE FROM facts WHERE scan = ? AND ep = ?`,
+	} {
+		if _, err := c.ExecContext(ctx, q, scan, r.seq); err != nil {
+			return fmt.Errorf("updating endpoint %s: %w", r.id, err)
+		}
+	}
+	if _, err := c.ExecContext(ctx, `UPDATE endpoints SET findings_nil = ?, grade = ? WHERE scan = ? AND seq = ?`,
+		r.findingsNil, string(r.grade), scan, r.seq); err != nil {
+		return fmt.Errorf("updating endpoint %s: %w", r.id, err)
+	}
+	for _, f := range r.findings {
+		if err := st.findings.add(ctx, scan, r.seq, nil, f.fp, f.rule, f.sev, f.asset, f.waived, string(f.data)); err != nil {
+			return fmt.Errorf("finding %s on %s: %w", f.rule, r.id, err)
+		}
+	}
+	for _, f := range r.facts {
+		if err := st.facts.add(ctx, scan, r.seq, f[0], f[1]); err != nil {
+			return fmt.Errorf("fact %s of %s: %w", f[0], r.id, err)
+		}
+	}
+	return nil
+}
+
+func (st *stmts) endpointFindings(ctx context.Context, scan int64, r *epRow) error {
 	for _, f := range r.findings {
 		if err := st.findings.add(ctx, scan, r.seq, nil, f.fp, f.rule, f.sev, f.asset, f.waived, string(f.data)); err != nil {
 			return fmt.Errorf("finding %s on %s: %w", f.rule, r.id, err)

@@ -117,6 +117,7 @@ func TestDemoJSON(t *testing.T) {
 		"smtp mx." + d:          {"starttls/plaintext-auth"},
 		"xmpp-client " + d:      {"starttls/not-required"},
 		" cache." + d:           {"exposure/cache-port-unauthenticated"},
+		"ssh cache." + d:        {"exposure/ssh-port"},
 	}
 	for k, rules := range want {
 		g, ok := got[k]
@@ -165,7 +166,7 @@ func TestDemoJSON(t *testing.T) {
 	}
 	// The cache port speaks no TLS: recorded as a fact.
 	for _, e := range r.Endpoints {
-		if e.Observation.Endpoint.Name == "cache."+d {
+		if e.Observation.Endpoint.Name == "cache."+d && e.Observation.Endpoint.Addr.Port() == 6379 {
 			if e.Observation.TLS == nil || e.Observation.TLS.Speaks {
 				t.Errorf("cache endpoint TLS facts = %+v, want speaks_tls false", e.Observation.TLS)
 			}

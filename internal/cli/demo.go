@@ -29,8 +29,9 @@ func newDemoCmd(env *Env) *cobra.Command {
 		Long: `Demo starts a small messaging estate in-process, on loopback addresses only: an
 authoritative DNS server for ` + demo.Domain + ` with SRV, MX, CNAME, CAA and A records, TLS
 endpoints with known faults (TLS 1.0 only, an expired, a self-signed and a mismatched
-certificate, SMTP with plaintext AUTH before STARTTLS, XMPP with optional STARTTLS), a good
-TLS 1.3 endpoint and an exposed plaintext cache port. It scans the estate through its DNS
+certificate, two MQTT nodes serving different certificates, SMTP with plaintext AUTH before
+STARTTLS, XMPP with optional STARTTLS), a good TLS 1.3 endpoint, an exposed plaintext cache
+port and an SSH port that only the exposure scan (--ports, by default the lab's list) finds. It scans the estate through its DNS
 server, records it in --out/rampart.db (run the demo twice to see drift), prints the results,
 and writes report.html, results.sarif and results.json and the lab's CA (demo-ca.pem) into
 --out, printing their paths.
@@ -52,6 +53,9 @@ to scan it with 'rampart scan'.`,
 	f.BoolVar(&o.serve, "serve", false, "keep the lab running after the scan, until Ctrl-C")
 	_ = f.Set("fail-on", "none")
 	f.Lookup("fail-on").DefValue = "none"
+	// The lab is our own, on loopback: no need to pace connections.
+	_ = f.Set("rate", "0")
+	f.Lookup("rate").DefValue = "0"
 	return cmd
 }
 
@@ -85,6 +89,9 @@ func runDemo(ctx context.Context, env *Env, o *demoOptions) error {
 	set(&o.scan.reports.sarif, "results.sarif")
 	set(&o.scan.reports.json, "results.json")
 	set(&o.scan.db, "rampart.db")
+	if o.scan.ports == "" {
+		o.scan.ports = lab.Ports
+	}
 	o.scan.resolvers = []string{lab.DNS}
 	o.scan.extraRoots = lab.Roots
 	o.scan.connectTo = lab.ConnectTo

@@ -67,6 +67,11 @@ func (r *recorder) Domain(dr *model.DomainResult) {
 		r.note(r.w.AddDomain(*dr))
 	}
 }
+func (r *recorder) Revised(er *model.EndpointResult) {
+	if r != nil {
+		r.note(r.w.Update(*er))
+	}
+}
 func (r *recorder) Nodes(nr *model.NodeGroupResult) {
 	if r != nil {
 		r.note(r.w.AddNodes(*nr))

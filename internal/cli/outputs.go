@@ -67,7 +67,7 @@ func (r *reportFiles) write(res *model.ScanResult, rc reportContext) ([]string, 
 	}{
 		{r.json, func(b *bytes.Buffer) error { return reports.WriteJSON(b, res) }},
 		{r.html, func(b *bytes.Buffer) error {
-			return html.Write(b, html.Input{Scan: res, Rules: rules, Drift: rc.drift, Trend: rc.trend})
+			return html.Write(b, html.Input{Scan: res, Rules: rules, Drift: rc.drift, Trend: rc.trend, Grades: gradeCounts(res)})
 		}},
 		{r.sarif, func(b *bytes.Buffer) error {
 			return sarif.Write(b, sarif.Input{Scan: res, Rules: rules, Drift: rc.drift}, sarif.Options{
@@ -130,4 +130,15 @@ func writeAtomic(path string, data []byte) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// gradeCounts counts endpoints by grade letter for the report's distribution.
+func gradeCounts(res *model.ScanResult) map[string]int {
+	m := map[string]int{}
+	for _, er := range res.Endpoints {
+		if er.Grade != nil && er.Grade.Letter != "" {
+			m[er.Grade.Letter]++
+		}
+	}
+	return m
 }

@@ -50,6 +50,8 @@ func (p *progress) Domain(*model.DomainResult) {}
 
 func (p *progress) Nodes(*model.NodeGroupResult) {}
 
+func (p *progress) Revised(*model.EndpointResult) {}
+
 // Finish clears the bar.
 func (p *progress) Finish() {
 	if p == nil {

@@ -121,10 +121,12 @@ func Reevaluate(res *model.ScanResult, cat *checks.Catalogue, pol *policies.Poli
 	for i := range res.Endpoints {
 		er := &res.Endpoints[i]
 		er.Findings = []model.Finding{}
+		er.Grade = nil
 		if er.Observation.Status != model.StatusInterrupted {
 			if fs := cat.Evaluate(&er.Observation, pol, at); len(fs) > 0 {
 				er.Findings = fs
 			}
+			er.Grade = checks.Grade(&er.Observation, pol.For(er.Observation.Endpoint), at)
 		}
 	}
 	for i := range res.Domains {
@@ -141,4 +143,6 @@ func Reevaluate(res *model.ScanResult, cat *checks.Catalogue, pol *policies.Poli
 			n.Findings = fs
 		}
 	}
+	cat.DerivedAcrossEndpoints(res.Endpoints, pol, at)
+	checks.GradeAcrossEndpoints(res.Endpoints, res.Domains)
 }

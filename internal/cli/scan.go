@@ -326,6 +326,7 @@ func (s streamSink) Start(int)                         {}
 func (s streamSink) Endpoint(er *model.EndpointResult) { _ = s.w.Endpoint(er) }
 func (s streamSink) Domain(dr *model.DomainResult)     { _ = s.w.Domain(dr) }
 func (s streamSink) Nodes(nr *model.NodeGroupResult)   { _ = s.w.Nodes(nr) }
+func (s streamSink) Revised(er *model.EndpointResult)  { _ = s.w.Revised(er) }
 
 func runScan(ctx context.Context, env *Env, o *scanOptions, args []string) error {
 	setup, err := prepareScan(env, o, args)
