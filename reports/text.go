@@ -189,6 +189,13 @@ func statusLine(ob model.Observation, p painter) string {
 			parts = append(parts, p.paint(ansiRed, "handshake failed"))
 		}
 	}
+	if sv := ob.Service; sv != nil && sv.Service != "" {
+		id := sv.Service
+		if sv.Product != "" {
+			id += " (" + strings.TrimSpace(sv.Product+" "+sv.Version) + ")"
+		}
+		parts = append(parts, oneLine(id, 60))
+	}
 	if ob.Error != "" {
 		parts = append(parts, p.paint(ansiYellow, oneLine(ob.Error, 100)))
 	}

@@ -58,7 +58,7 @@ func TestAuditProbeAgainstLab(t *testing.T) {
 		if !c.Trusted || !c.NameMatches || len(c.Chain) != 2 || c.Chain[0].SelfSigned || len(c.VerifiedChain) != 2 {
 			t.Errorf("certificates = %+v", c)
 		}
-		if !obs.Connect.Reachable || obs.Connect.Latency <= 0 || h.Latency <= 0 {
+		if !obs.Connect.Reachable || obs.Connect.Latency <= 0 || h.Latency <= 0 || obs.Duration < h.Latency {
 			t.Errorf("latencies not recorded: %+v %+v", obs.Connect, h)
 		}
 	})
