@@ -158,13 +158,19 @@ var (
 	ruleEarlyData = model.Rule{
 		ID:    "vuln/early-data",
 		Title: "The server accepts TLS 1.3 0-RTT early data, which can be replayed",
-		Why: "Early data is sent before the handshake completes and an attacker who recorded it can send it again; " +
-			"a request that changes state (a message sent, a login) can then be executed twice (RFC 8446 §8, §E.5). " +
-			"How it is tested: resuming a ticket that allows early data and sending 0-RTT data; this scanner cannot send " +
-			"early data yet, so the probe reports inconclusive on TLS 1.3 servers and never raises this rule. Cost: none.",
+		Why: "The server accepted TLS 1.3 0-RTT early data on a resumed session. Early data is sent before the " +
+			"handshake completes and is not protected against replay: an attacker who recorded it can send it again, " +
+			"and a request that changes state (a message sent, a login, a command) is then executed twice (RFC 8446 §8, " +
+			"§E.5). " +
+			"How it was tested: a minimal TLS 1.3 client (TLS_AES_128_GCM_SHA256, X25519 or P-256) completes a handshake " +
+			"and reads the first session ticket (one connection); when the ticket allows early data, a second connection " +
+			"resumes it offering early_data, sends no early data, and reads the server's EncryptedExtensions. Not " +
+			"vulnerable means the ticket carries no early_data extension, or the server declined early data on " +
+			"resumption. Cost: one connection, two when the ticket allows early data; none without TLS 1.3.",
 		Fix: "Disable 0-RTT, or accept it only for idempotent requests with replay protection.",
 		Snippets: []model.Snippet{
-			{Software: "nginx", Config: "ssl_early_data off;"},
+			{Software: "nginx", Config: "ssl_early_data off;  # the default"},
+			{Software: "Prosody", Config: "-- LuaSec does not enable early data; if a TLS terminator in front of Prosody does, turn it off there"},
 		},
 		References:      []model.Reference{{Title: "RFC 8446 §8 (0-RTT and anti-replay)", URL: "https://www.rfc-editor.org/rfc/rfc8446#section-8"}, {Title: "RFC 8470 (Using early data in HTTP)", URL: "https://www.rfc-editor.org/rfc/rfc8470"}},
 		DefaultSeverity: model.SeverityMedium,

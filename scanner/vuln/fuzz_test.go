@@ -48,6 +48,7 @@ func FuzzJudges(f *testing.F) {
 func FuzzServerMessages(f *testing.F) {
 	f.Add([]byte{0, 0, 4, 0, 0, 1, 0x30})
 	f.Add([]byte{3, 0, 29, 32})
+	f.Add([]byte{0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 1, 7, 0, 8, 0, 42, 0, 4, 0, 0, 0x40, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if certs, err := parseCertificates(b); err == nil {
 			for _, c := range certs {
@@ -58,6 +59,13 @@ func FuzzServerMessages(f *testing.F) {
 		}
 		if _, p, err := parseECDHParams(b); err == nil && len(p) == 0 {
 			t.Fatal("empty point accepted")
+		}
+		if tk, err := parseNewSessionTicket(b); err == nil && len(tk.ticket) == 0 {
+			t.Fatal("empty ticket accepted")
+		}
+		_, _ = encryptedExtensionsHaveEarlyData(b)
+		if sh, err := serverShare(b); err == nil && len(sh) == 0 {
+			t.Fatal("empty key share accepted")
 		}
 	})
 }

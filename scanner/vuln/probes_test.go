@@ -57,7 +57,7 @@ func TestLabProbes(t *testing.T) {
 		{"RFC 5746", labConfig{}, ProbeRenegotiate, "secure-renegotiation", nil, model.VerdictNotVulnerable, 1, nil},
 		{"ticketbleed leaks", labConfig{ticketbleed: true}, ProbeTicketbleed, ProbeTicketbleed, nil, model.VerdictVulnerable, 2, nil},
 		{"ticket resumed correctly", labConfig{ticketEcho: true}, ProbeTicketbleed, ProbeTicketbleed, nil, model.VerdictNotVulnerable, 2, nil},
-		{"early data on TLS 1.3 is inconclusive", labConfig{}, ProbeEarlyData, ProbeEarlyData, []uint16{0x0303, 0x0304}, model.VerdictInconclusive, 0, nil},
+		{"early data: a TLS 1.3 hello answered with TLS 1.2 is inconclusive", labConfig{}, ProbeEarlyData, ProbeEarlyData, []uint16{0x0303, 0x0304}, model.VerdictInconclusive, 1, nil},
 		{"early data not applicable without TLS 1.3", labConfig{}, ProbeEarlyData, ProbeEarlyData, []uint16{0x0303}, model.VerdictNotApplicable, 0, nil},
 	}
 	for _, tc := range tests {

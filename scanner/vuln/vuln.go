@@ -33,8 +33,8 @@ type Options struct {
 	// ServerName is sent as SNI when it is a host name.
 	ServerName string
 	// Versions are the protocol versions the server supports (from the engine facts); a
-	// probe runs only in the versions it applies to. Empty means "unknown": every probe
-	// then tries TLS 1.2 only (and 0-RTT TLS 1.3).
+	// probe runs only in the versions it applies to. Empty means "unknown": the probes then
+	// assume TLS 1.2 only.
 	Versions []uint16
 	// Suites are the cipher suites the server accepted in any version ≤ TLS 1.2 (from the
 	// engine facts); hellos offer these so the server can answer. Empty means every suite of
