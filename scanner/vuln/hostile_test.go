@@ -72,11 +72,11 @@ func TestHostileServers(t *testing.T) {
 			t.Parallel()
 			addr := hostile(t, tc.answer)
 			start := time.Now()
-			f := Run(context.Background(), dialTo(addr), Options{Versions: []uint16{0x0303}, Timeout: time.Second, Wait: 500 * time.Millisecond})
+			f := Run(context.Background(), dialTo(addr), Options{Versions: []uint16{0x0303, 0x0304}, Timeout: time.Second, Wait: 500 * time.Millisecond})
 			if el := time.Since(start); el > 5*time.Second {
 				t.Errorf("took %v", el)
 			}
-			for _, p := range []string{ProbeHeartbleed, ProbeCCSInjection, ProbeTicketbleed, ProbeROBOT, "secure-renegotiation", ProbeClientReneg, "compression"} {
+			for _, p := range []string{ProbeHeartbleed, ProbeCCSInjection, ProbeTicketbleed, ProbeROBOT, "secure-renegotiation", ProbeClientReneg, "compression", ProbeEarlyData} {
 				v := pick(f, p)
 				if v == nil || v.Verdict == model.VerdictVulnerable || v.Reason == "" {
 					t.Errorf("%s: %+v", p, v)
