@@ -17,6 +17,7 @@ func builtin() []Check {
 		availabilityCheck(), // exposure.go
 		httpSecurityCheck(), // httpsec.go
 		derivedVulnCheck(),  // derived.go
+		VulnCheck(),         // vuln.go
 		// Rules the policy engine raises itself (policy/waiver-expired) are declared here so
 		// the catalogue knows every rule a scan can produce.
 		{Name: "policy", Rules: policies.Rules(), Run: func(*Input, *Reporter) {}},
