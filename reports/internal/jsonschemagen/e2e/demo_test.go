@@ -1,6 +1,7 @@
 // Package e2e checks real scan output against the committed JSON Schemas in docs/schema: it
 // runs `rampart demo` in-process against the loopback demo lab and validates the JSON document
-// and every JSON Lines record it writes.
+// and every JSON Lines record it writes, and the document `rampart report` rebuilds from the
+// history database.
 package e2e
 
 import (
@@ -57,7 +58,8 @@ func instance(t *testing.T, b []byte) any {
 }
 
 // TestDemoOutputValidates runs the demo once with --format jsonl (the stream on standard
-// output) and its default results.json, and validates both against docs/schema.
+// output) and its default results.json, validates both against docs/schema, then validates
+// `rampart report --format json` of the stored scan, as stored and under another policy.
 func TestDemoOutputValidates(t *testing.T) {
 	v := strings.TrimPrefix(model.SchemaVersion, "rampart.scan/")
 	scanSchema := load(t, "scan-"+v+".json")
@@ -81,6 +83,7 @@ func TestDemoOutputValidates(t *testing.T) {
 	if code != cli.ExitOK {
 		t.Fatalf("rampart demo exit %d: %s", code, stderr.String())
 	}
+	stream := stdout.String()
 
 	// The document.
 	docBytes, err := os.ReadFile(filepath.Join(dir, "results.json"))
@@ -96,8 +99,10 @@ func TestDemoOutputValidates(t *testing.T) {
 	}
 	checkCoverage(t, &res)
 
-	// The stream: every record validates, in the documented order.
-	sc := bufio.NewScanner(&stdout)
+	// The stream: every record validates, in the documented order, and carries the same
+	// endpoints as the document.
+	sc := bufio.NewScanner(strings.NewReader(stream))
+	streamed := map[string]bool{}
 	sc.Buffer(nil, 64<<20)
 	order := map[string]int{"endpoint": 0, "nodes": 1, "domain": 2, "scan": 3}
 	counts := map[string]int{}
@@ -116,7 +121,8 @@ func TestDemoOutputValidates(t *testing.T) {
 			continue
 		}
 		var head struct {
-			Type string `json:"type"`
+			Type     string               `json:"type"`
+			Endpoint model.EndpointResult `json:"endpoint"`
 		}
 		if err := json.Unmarshal(line, &head); err != nil {
 			t.Fatal(err)
@@ -126,6 +132,9 @@ func TestDemoOutputValidates(t *testing.T) {
 		}
 		last = order[head.Type]
 		counts[head.Type]++
+		if head.Type == "endpoint" {
+			streamed[head.Endpoint.Observation.Endpoint.ID()] = true
+		}
 		if head.Type == "scan" {
 			if err := json.Unmarshal(line, &summary); err != nil {
 				t.Fatal(err)
@@ -142,6 +151,11 @@ func TestDemoOutputValidates(t *testing.T) {
 		t.Errorf("stream has %v records; the document %d endpoints, %d domains, %d node groups",
 			counts, len(res.Endpoints), len(res.Domains), len(res.Nodes))
 	}
+	for _, e := range res.Endpoints {
+		if id := e.Observation.Endpoint.ID(); !streamed[id] {
+			t.Errorf("endpoint %s is in the document but not in the stream", id)
+		}
+	}
 	if summary.Scan.Endpoints != len(res.Endpoints) {
 		t.Errorf("summary counts %d endpoints, stream has %d", summary.Scan.Endpoints, counts["endpoint"])
 	}
@@ -154,6 +168,29 @@ func TestDemoOutputValidates(t *testing.T) {
 	for sev, c := range want {
 		if summary.Scan.Findings[sev] != c {
 			t.Errorf("summary: %d %s findings, document: %d", summary.Scan.Findings[sev], sev, c)
+		}
+	}
+
+	// The same scan read back from the history database, as stored and re-evaluated under
+	// another policy (the store and Reevaluate rebuild the document from their own rows).
+	for _, args := range [][]string{
+		{"report", "--db", filepath.Join(dir, "rampart.db"), "--format", "json"},
+		{"report", "--db", filepath.Join(dir, "rampart.db"), "--format", "json", "--policy", "mozilla-modern"},
+	} {
+		stdout.Reset()
+		stderr.Reset()
+		if code := cli.Execute(ctx, env, args); code != cli.ExitOK {
+			t.Fatalf("rampart %s: exit %d: %s", strings.Join(args, " "), code, stderr.String())
+		}
+		if err := scanSchema.Validate(instance(t, stdout.Bytes())); err != nil {
+			t.Errorf("rampart %s: output does not validate: %v", strings.Join(args, " "), err)
+		}
+		var stored model.ScanResult
+		if err := json.Unmarshal(stdout.Bytes(), &stored); err != nil {
+			t.Fatal(err)
+		}
+		if len(stored.Endpoints) != len(res.Endpoints) {
+			t.Errorf("rampart %s: %d endpoints, the scan had %d", strings.Join(args, " "), len(stored.Endpoints), len(res.Endpoints))
 		}
 	}
 }
