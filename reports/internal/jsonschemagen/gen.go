@@ -463,41 +463,64 @@ func (g *generator) fieldSchema(owner reflect.Type, f field) (schema, error) {
 	return s, nil
 }
 
-// union makes the discriminator property of a tagged-union struct an enumeration of its
-// optional payload properties and requires exactly the payload the discriminator names.
+// union makes the discriminator property of a tagged-union struct an enumeration of the
+// values the package's code writes into it, and requires with each value exactly the payload
+// properties that code sets alongside it (read from the struct's literals in the source).
 func (g *generator) union(obj schema, t reflect.Type, key string, fs []field) error {
+	var disc *field
+	jsonName := map[string]string{} // Go field name → property, for the optional payloads
 	var payloads []string
-	found := false
-	for _, f := range fs {
+	for i, f := range fs {
 		switch {
 		case f.name == key:
-			if f.typ.Kind() != reflect.String {
-				return fmt.Errorf("%s: discriminator %q is not a string", t, key)
+			if f.typ.Kind() != reflect.String || len(f.index) != 1 {
+				return fmt.Errorf("%s: discriminator %q is not a string field of its own", t, key)
 			}
-			found = true
-		case f.omittable() && nilable(f.typ):
+			disc = &fs[i]
+		case f.omittable() && nilable(f.typ) && len(f.index) == 1:
+			jsonName[f.goName] = f.name
 			payloads = append(payloads, f.name)
 		}
 	}
-	if !found || len(payloads) == 0 {
+	if disc == nil || len(payloads) == 0 {
 		return fmt.Errorf("%s: no discriminator %q or no optional payloads", t, key)
 	}
-	props := obj["properties"].(schema)
-	disc := props[key].(schema)
-	disc["enum"] = payloads
+	cases, err := g.docs.unionCases(t.PkgPath(), t.Name(), disc.goName)
+	if err != nil {
+		return err
+	}
+	if len(cases) == 0 {
+		return fmt.Errorf("%s: no literal in its package sets %s", t, disc.goName)
+	}
+	var values []string
 	var rules []any
-	for _, p := range payloads {
-		absent := schema{}
-		for _, o := range payloads {
-			if o != p {
-				absent[o] = false
+	for _, c := range cases {
+		values = append(values, c.value)
+		present := map[string]bool{}
+		var required []string
+		for _, goName := range c.set {
+			if name, ok := jsonName[goName]; ok {
+				present[name] = true
+				required = append(required, name)
 			}
 		}
+		absent := schema{}
+		for _, p := range payloads {
+			if !present[p] {
+				absent[p] = false
+			}
+		}
+		then := schema{"properties": absent}
+		if len(required) > 0 {
+			then["required"] = required
+		}
 		rules = append(rules, schema{
-			"if":   schema{"properties": schema{key: schema{"const": p}}, "required": []string{key}},
-			"then": schema{"required": []string{p}, "properties": absent},
+			"if":   schema{"properties": schema{key: schema{"const": c.value}}, "required": []string{key}},
+			"then": then,
 		})
 	}
+	props := obj["properties"].(schema)
+	props[key].(schema)["enum"] = values
 	obj["allOf"] = rules
 	return nil
 }

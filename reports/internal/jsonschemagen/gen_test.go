@@ -289,3 +289,27 @@ func TestDescriptionsComeFromDocComments(t *testing.T) {
 		t.Errorf("ScanResult doc %q", d)
 	}
 }
+
+// TestUnionCasesFromLiterals: the JSON Lines record types and their payloads are read from
+// the JSONLine literals the reports package writes, so a new record type needs no edit here.
+func TestUnionCasesFromLiterals(t *testing.T) {
+	cases, err := testDocs(t).unionCases("github.com/rampart-scan/rampart/reports", "JSONLine", "Type")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range cases {
+		got[c.value] = strings.Join(c.set, ",")
+	}
+	want := map[string]string{
+		"endpoint": "Endpoint,SchemaVersion",
+		"domain":   "Domain,SchemaVersion",
+		"nodes":    "Nodes,SchemaVersion",
+		"scan":     "Scan,SchemaVersion",
+	}
+	for v, set := range want {
+		if got[v] != set {
+			t.Errorf("type %q sets {%s}, want {%s} (all cases: %v)", v, got[v], set, got)
+		}
+	}
+}

@@ -178,6 +178,11 @@ func jsonLines(t *testing.T, r *model.ScanResult) [][]byte {
 			t.Fatal(err)
 		}
 	}
+	if len(r.Endpoints) > 0 {
+		if err := w.Revised(&r.Endpoints[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := w.Close(r); err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +208,7 @@ func TestEveryFieldValidates(t *testing.T) {
 		t.Fatalf("fully populated scan document: %v", err)
 	}
 	lines := jsonLines(t, r)
-	if len(lines) != len(r.Endpoints)+len(r.Nodes)+len(r.Domains)+1 {
+	if len(lines) != len(r.Endpoints)+len(r.Nodes)+len(r.Domains)+2 {
 		t.Fatalf("%d lines", len(lines))
 	}
 	for i, l := range lines {
@@ -301,6 +306,15 @@ func TestSchemasRejectMistakes(t *testing.T) {
 	lineCases := map[string]func(endpoint, scan map[string]any) map[string]any{
 		"unchanged endpoint": func(e, _ map[string]any) map[string]any { return e },
 		"unchanged scan":     func(_, s map[string]any) map[string]any { return s },
+		"revised endpoint": func(e, _ map[string]any) map[string]any {
+			e["type"] = "revised"
+			return e
+		},
+		"revised without its endpoint": func(e, _ map[string]any) map[string]any {
+			e["type"] = "revised"
+			delete(e, "endpoint")
+			return e
+		},
 		"type names another payload": func(e, _ map[string]any) map[string]any {
 			e["type"] = "scan"
 			return e
@@ -335,7 +349,7 @@ func TestSchemasRejectMistakes(t *testing.T) {
 			t.Fatal(err)
 		}
 		err := validate(s[jsonlFile], mutate(e, sc))
-		if strings.HasPrefix(name, "unchanged") {
+		if strings.HasPrefix(name, "unchanged") || name == "revised endpoint" {
 			if err != nil {
 				t.Fatalf("%s line is rejected, so the cases prove nothing: %v", name, err)
 			}

@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -26,6 +27,9 @@ type pkgDocs struct {
 	types  map[string]string            // type name → doc text
 	fields map[string]map[string]string // type name → Go field name → doc text
 	enums  map[string][]string          // string type name → its constants' values, in order
+	// literals are the keyed composite literals of each struct type in the package's code,
+	// in source order: Go field name → value expression.
+	literals map[string][]map[string]ast.Expr
 }
 
 // newSourceDocs finds the module root at or above dir and reads its module path.
@@ -94,11 +98,35 @@ func (s *sourceDocs) pkg(path string) (*pkgDocs, error) {
 		}
 		files = append(files, f)
 	}
+	literals := map[string][]map[string]ast.Expr{}
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			cl, ok := n.(*ast.CompositeLit)
+			if !ok {
+				return true
+			}
+			id, ok := cl.Type.(*ast.Ident)
+			if !ok {
+				return true
+			}
+			lit := map[string]ast.Expr{}
+			for _, e := range cl.Elts {
+				if kv, ok := e.(*ast.KeyValueExpr); ok {
+					if k, ok := kv.Key.(*ast.Ident); ok {
+						lit[k.Name] = kv.Value
+					}
+				}
+			}
+			literals[id.Name] = append(literals[id.Name], lit)
+			return true
+		})
+	}
+	// doc.NewFromFiles edits the syntax trees: the literals above are read first.
 	dp, err := doc.NewFromFiles(fset, files, path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the documentation of %s: %w", path, err)
 	}
-	p := &pkgDocs{types: map[string]string{}, fields: map[string]map[string]string{}, enums: map[string][]string{}}
+	p := &pkgDocs{types: map[string]string{}, fields: map[string]map[string]string{}, enums: map[string][]string{}, literals: literals}
 	for _, t := range dp.Types {
 		p.types[t.Name] = clean(t.Doc)
 		for _, spec := range t.Decl.Specs {
@@ -199,4 +227,57 @@ func (s *sourceDocs) enum(pkgPath, name string) ([]string, error) {
 		return nil, err
 	}
 	return p.enums[name], nil
+}
+
+// unionCase is one way the package's code fills a tagged-union struct: the discriminator's
+// value and the other fields it sets.
+type unionCase struct {
+	value string
+	set   []string // Go field names, sorted
+}
+
+// unionCases reads, from every keyed literal of the struct type in its package, which
+// discriminator value goes with which fields. A literal whose discriminator is not a string
+// literal is an error: the schema could not say what it writes.
+func (s *sourceDocs) unionCases(pkgPath, typeName, discField string) ([]unionCase, error) {
+	p, err := s.pkg(pkgPath)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, fmt.Errorf("no source for %s.%s", pkgPath, typeName)
+	}
+	var out []unionCase
+	seen := map[string]string{}
+	for _, lit := range p.literals[typeName] {
+		e, ok := lit[discField]
+		if !ok {
+			continue // e.g. a literal that only decodes into the type
+		}
+		bl, ok := e.(*ast.BasicLit)
+		if !ok || bl.Kind != token.STRING {
+			return nil, fmt.Errorf("%s literal sets %s to a non-literal value; write the string literal", typeName, discField)
+		}
+		v, err := strconv.Unquote(bl.Value)
+		if err != nil {
+			return nil, fmt.Errorf("%s literal: %w", typeName, err)
+		}
+		var set []string
+		for k := range lit {
+			if k != discField {
+				set = append(set, k)
+			}
+		}
+		slices.Sort(set)
+		key := strings.Join(set, ",")
+		if prev, dup := seen[v]; dup {
+			if prev != key {
+				return nil, fmt.Errorf("%s %s %q is written with fields {%s} and with {%s}", typeName, discField, v, prev, key)
+			}
+			continue
+		}
+		seen[v] = key
+		out = append(out, unionCase{value: v, set: set})
+	}
+	return out, nil
 }

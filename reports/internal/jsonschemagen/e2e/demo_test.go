@@ -104,7 +104,7 @@ func TestDemoOutputValidates(t *testing.T) {
 	sc := bufio.NewScanner(strings.NewReader(stream))
 	streamed := map[string]bool{}
 	sc.Buffer(nil, 64<<20)
-	order := map[string]int{"endpoint": 0, "nodes": 1, "domain": 2, "scan": 3}
+	order := map[string]int{"endpoint": 0, "nodes": 1, "domain": 2, "revised": 3, "scan": 4}
 	counts := map[string]int{}
 	last, n := -1, 0
 	var summary struct {
@@ -127,13 +127,21 @@ func TestDemoOutputValidates(t *testing.T) {
 		if err := json.Unmarshal(line, &head); err != nil {
 			t.Fatal(err)
 		}
+		if _, known := order[head.Type]; !known {
+			t.Errorf("line %d: record type %q that this test does not know", n, head.Type)
+		}
 		if order[head.Type] < last {
 			t.Errorf("line %d: a %q record after a later kind", n, head.Type)
 		}
 		last = order[head.Type]
 		counts[head.Type]++
-		if head.Type == "endpoint" {
-			streamed[head.Endpoint.Observation.Endpoint.ID()] = true
+		switch id := head.Endpoint.Observation.Endpoint.ID(); head.Type {
+		case "endpoint":
+			streamed[id] = true
+		case "revised":
+			if !streamed[id] {
+				t.Errorf("line %d: revised endpoint %s was never streamed", n, id)
+			}
 		}
 		if head.Type == "scan" {
 			if err := json.Unmarshal(line, &summary); err != nil {
