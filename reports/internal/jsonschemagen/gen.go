@@ -69,9 +69,12 @@ func (g *generator) document(root reflect.Type, id, title, description string) (
 		ID          string `json:"$id"`
 		Title       string `json:"title"`
 		Description string `json:"description"`
+		Comment     string `json:"$comment"`
 		Ref         string `json:"$ref"`
 		Defs        schema `json:"$defs"`
-	}{"https://json-schema.org/draft/2020-12/schema", id, title, description, r, g.defs}
+	}{"https://json-schema.org/draft/2020-12/schema", id, title, description,
+		"Generated from the Go types by `go generate ./reports` (reports/internal/jsonschemagen): do not edit.",
+		r, g.defs}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
