@@ -49,8 +49,8 @@ func generate(dir string) ([]file, error) {
 			name:  "jsonl-" + v + ".json",
 			title: "Rampart JSON Lines record (" + model.SchemaVersion + ")",
 			desc: "One line of `rampart scan --format jsonl`: an endpoint as it finishes, a node group, a domain, " +
-				"and a closing scan summary; `type` says which property carries the payload. Generated from the " +
-				"Go types (reports.JSONLine); see docs/json.md.",
+				"an endpoint revised once the whole scan was known, or the closing scan summary; `type` says which " +
+				"property carries the payload. Generated from the Go types (reports.JSONLine); see docs/json.md.",
 			root: reflect.TypeFor[reports.JSONLine](),
 		},
 	}
