@@ -293,6 +293,24 @@ func TestScanScriptedServers(t *testing.T) {
 			preference: "client", groups: []string{"X25519MLKEM768", "x25519", "ffdhe2048"}, maxConns: 13,
 		},
 		{
+			// Client order, and the suite offered last (TLS_RSA_WITH_AES_128_CBC_SHA) is
+			// accepted: each answer also proves the suites offered before it refused, so five
+			// suites take five hellos and no refused one.
+			name: "client-order-ends-on-the-last-suite-offered",
+			srv: fakeServer{versions: []uint16{VersionTLS12}, clientOrder: true,
+				suites: ids(t, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_128_GCM_SHA256",
+					"TLS_RSA_WITH_AES_256_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA"),
+				groups: []uint16{23}},
+			want: map[uint16][]string{
+				// Strongest first, then by ID.
+				VersionTLS12: {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_256_CBC_SHA",
+					"TLS_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"},
+			},
+			// SSLv2, TLS 1.3 and TLS 1.1 refused (TLS 1.1 settles the older ones), five TLS
+			// 1.2 hellos, two for the curves.
+			preference: "client", groups: []string{"secp256r1"}, maxConns: 10,
+		},
+		{
 			name: "tls13-server-order-groups",
 			srv: fakeServer{versions: []uint16{VersionTLS13},
 				suites13: ids(t, "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_AES_128_CCM_SHA256"),

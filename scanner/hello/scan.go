@@ -353,10 +353,20 @@ func candidates(v uint16, max int) [][]uint16 {
 		for i, s := range b {
 			ids[i] = s.ID
 		}
+		// The suite servers most often accept goes last: a server following the client's
+		// order that takes it has then refused every other suite offered, which ends the
+		// enumeration without a final refused hello (see enumBundles).
+		if i := slices.Index(ids, lastSuite); i >= 0 {
+			ids = append(slices.Delete(ids, i, i+1), lastSuite)
+		}
 		bundles = append(bundles, ids)
 	}
 	return bundles
 }
+
+// lastSuite is TLS_RSA_WITH_AES_128_CBC_SHA, the suite TLS 1.2 makes mandatory to implement
+// (RFC 5246, section 9) and the one TLS 1.0 to 1.2 servers most often accept.
+const lastSuite = 0x002f
 
 // commonness ranks suites by how likely a server is to implement them: 0 for the RSA, DHE and
 // ECDHE suites with AES, ChaCha20, 3DES, RC4 or DES that every mainstream library has (or had),
@@ -431,6 +441,12 @@ func (e *engine) enumSuites(ctx context.Context, v uint16, ev *model.EngineVersi
 // definite is true when the first answer proved the version is not spoken at all.
 func (e *engine) enumBundles(ctx context.Context, v uint16, bundles [][]uint16, ev *model.EngineVersion) (_ []pick, definite bool) {
 	var picks []pick
+	// clientOrder is set once the server took a remaining suite over the first-taken one
+	// (its favourite, were it imposing its own order): it follows the client's order, so a
+	// suite it takes is the first of the offer it accepts and every one before it is refused.
+	// Dropping those as well ends the enumeration without a final refused hello when the
+	// last suite offered is accepted.
+	clientOrder := false
 	for bi, bundle := range bundles {
 		remaining := slices.Clone(bundle)
 		for len(remaining) > 0 {
@@ -456,6 +472,11 @@ func (e *engine) enumBundles(ctx context.Context, v uint16, bundles [][]uint16, 
 				case first:
 					ev.Preference = "server"
 					continue
+				default:
+					if slices.Contains(remaining, r.sh.Suite) {
+						ev.Preference = "client"
+						clientOrder = true
+					}
 				}
 			}
 			if r.err != nil {
@@ -497,7 +518,11 @@ func (e *engine) enumBundles(ctx context.Context, v uint16, bundles [][]uint16, 
 				ev.KeyExchangeError = r.kxErr.Error()
 			}
 			picks = append(picks, p)
-			remaining = slices.Delete(remaining, idx, idx+1)
+			if clientOrder {
+				remaining = slices.Delete(remaining, 0, idx+1) // the ones before it are refused
+			} else {
+				remaining = slices.Delete(remaining, idx, idx+1)
+			}
 		}
 	}
 	return picks, false
