@@ -11,7 +11,10 @@
 // certificate choice), zcrypto/tls with ForceSuites for TLS ≤1.2 handshakes restricted to one
 // certificate type and for the no-SNI view (its log keeps the certificates even when it cannot
 // finish), and crypto/tls for a modern client's view and ticket resumption. The caller supplies
-// connections already past any STARTTLS dialogue; one connection is open at a time.
+// connections already past any STARTTLS dialogue; one connection is open at a time. A caller
+// that has already made a modern handshake, or enumerated the server with the raw ClientHello
+// engine (scanner/hello), passes them in (Options.Modern, Options.Engine) and the probes they
+// settle are left out.
 package handshake
 
 import (
@@ -54,6 +57,15 @@ type Options struct {
 	Certs certs.Options
 	// NoAnalysis skips the certificate analysis (Chains[].Analysis stays nil).
 	NoAnalysis bool
+	// Modern, when set, is the caller's own modern handshake with the server, used as the
+	// "modern" probe instead of a connection of the inspection's own (see Modern).
+	Modern *Modern
+	// Engine, when set, returns the raw ClientHello engine's facts for the same server and
+	// SNI (hello.Scan), waiting for them if they are not ready; nil means unknown. The
+	// inspection leaves out the probes those facts settle: the ECDSA or RSA certificate probe
+	// when no suite of that kind is accepted, and the DHE probe when every accepted DHE suite
+	// showed the same prime size. It is called at most once, from Inspect's goroutine.
+	Engine func(ctx context.Context) *model.TLSEngineFacts
 }
 
 // Probe names, as recorded in HandshakeProbe.Name.
@@ -90,8 +102,11 @@ type inspector struct {
 	maxVer  uint16
 	anyTLS  bool
 
-	modernCache *ticketCache
+	modernCache *SessionCache
 	modernOK    bool
+
+	engineOnce sync.Once
+	engine     *model.TLSEngineFacts
 	// sessionID is the ID of a completed TLS ≤1.2 handshake made without the ticket
 	// extension (zcrypto offers none), for the session-ID resumption test.
 	sessionID      []byte
@@ -298,44 +313,22 @@ func (in *inspector) rawFlight(ctx context.Context, hp helloParams) (*flight, er
 	return fl, nil
 }
 
-// ticketCache is a session cache that remembers whether a ticket was stored.
-type ticketCache struct {
-	mu  sync.Mutex
-	m   map[string]*tls.ClientSessionState
-	put bool
-}
-
-func (c *ticketCache) Get(k string) (*tls.ClientSessionState, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s, ok := c.m[k]
-	return s, ok
-}
-
-func (c *ticketCache) Put(k string, s *tls.ClientSessionState) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if s == nil {
-		delete(c.m, k)
+// modern handshakes as a current crypto/tls client; it also primes the resumption test. A
+// handshake the caller already made (Options.Modern) stands in for it.
+func (in *inspector) modern(ctx context.Context) {
+	if in.reuseModern() {
 		return
 	}
-	c.m[k] = s
-	c.put = true
-}
-
-func (c *ticketCache) stored() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.put
-}
-
-// modern handshakes as a current crypto/tls client; it also primes the resumption test.
-func (in *inspector) modern(ctx context.Context) {
-	cache := &ticketCache{m: map[string]*tls.ClientSessionState{}}
-	in.modernCache = cache
-	p := model.HandshakeProbe{Name: ProbeModern, Client: "crypto/tls", SNI: in.sni()}
+	cache := NewSessionCache()
 	st, err := in.stdHandshake(ctx, &tls.Config{ServerName: in.sni(), InsecureSkipVerify: true, NextProtos: in.opts.ALPN,
 		ClientSessionCache: cache, MinVersion: tls.VersionTLS12}, true)
+	in.modernFrom(st, cache, err)
+}
+
+// modernFrom records the modern client's handshake (st nil when it failed with err).
+func (in *inspector) modernFrom(st *tls.ConnectionState, cache *SessionCache, err error) {
+	in.modernCache = cache
+	p := model.HandshakeProbe{Name: ProbeModern, Client: "crypto/tls", SNI: in.sni()}
 	if st != nil {
 		in.anyTLS = true
 		in.noteVersion(st.Version)
@@ -352,7 +345,7 @@ func (in *inspector) modern(ctx context.Context) {
 		if n := len(st.SignedCertificateTimestamps); n > in.f.SCTsTLS {
 			in.f.SCTsTLS = n
 		}
-		in.f.TicketIssued = cache.stored()
+		in.f.TicketIssued = cache.Stored()
 		in.modernOK = true
 		in.f.ResumptionVersion = versionName(st.Version)
 	}
@@ -373,13 +366,8 @@ func (in *inspector) stdHandshake(ctx context.Context, cfg *tls.Config, waitTick
 	}
 	defer func() { _ = tc.Close() }() // close_notify before the socket closes
 	st := tc.ConnectionState()
-	if waitTicket && st.Version == tls.VersionTLS13 {
-		// Read briefly so post-handshake messages are processed. Closing (rather than a read
-		// deadline) ends the wait, because a connection may reset its deadline on every Read.
-		t := time.AfterFunc(min(300*time.Millisecond, in.timeout/4), func() { _ = c.Close() })
-		var buf [1]byte
-		_, _ = tc.Read(buf[:])
-		t.Stop()
+	if waitTicket {
+		AwaitTickets(tc, c, ticketWait(in.timeout)) // so post-handshake tickets are processed
 	}
 	return &st, nil
 }
@@ -389,7 +377,7 @@ func (in *inspector) resume(ctx context.Context) {
 	if !in.modernOK {
 		return // no completed handshake: resumption cannot be judged
 	}
-	if in.modernCache == nil || !in.modernCache.stored() {
+	if in.modernCache == nil || !in.modernCache.Stored() {
 		in.f.TicketResumption = "no-ticket" // a completed handshake issued none
 		return
 	}
@@ -421,6 +409,9 @@ func (in *inspector) keyTypes(ctx context.Context) {
 	}{{ProbeECDSA, "ECDSA", ecdsaSuites, ecdsaSchemes}, {ProbeRSA, "RSA", rsaSuites, rsaSchemes}} {
 		if in.keys[k.key] || ctx.Err() != nil {
 			continue
+		}
+		if !tls13Only && in.engineRefuses(ctx, k.suites) {
+			continue // the engine saw no such suite accepted: the probe would find no chain
 		}
 		if tls13Only {
 			// TLS 1.3 picks the certificate by signature_algorithms, which only our own
@@ -571,6 +562,10 @@ func (in *inspector) dhe(ctx context.Context) {
 		return
 	}
 	in.f.DHETested = true
+	if bits, ok := in.engineDHE(ctx); ok {
+		in.f.DHEBits = bits // the engine read every accepted DHE suite's prime
+		return
+	}
 	p := model.HandshakeProbe{Name: ProbeDHE, Client: "raw", SNI: in.sni()}
 	fl, err := in.rawFlight(ctx, helloParams{version: tls.VersionTLS12, serverName: in.sni(), suites: dheSuites})
 	if fl != nil && fl.version != 0 {
