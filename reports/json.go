@@ -20,8 +20,10 @@ func WriteJSON(w io.Writer, r *model.ScanResult) error {
 	return nil
 }
 
-// JSONLine is one line of the JSON Lines stream: either an endpoint result as it finishes, or
-// the closing summary line of the scan.
+// JSONLine is one line of the JSON Lines stream. Lines come in this order: "endpoint" lines
+// as endpoints finish; "nodes" lines (the addresses behind one name compared); "domain" lines
+// (DNS hygiene); "revised" lines for endpoints whose findings or grade changed once the whole
+// scan was known; and one closing "scan" line.
 type JSONLine struct {
 	SchemaVersion string                 `json:"schema_version"`
 	Type          string                 `json:"type"` // "endpoint", "domain", "nodes" or "scan"
