@@ -243,3 +243,17 @@ func FuzzVisible(f *testing.F) {
 		}
 	})
 }
+
+// TestNodeFindingsCounted: findings about the addresses behind one name (node groups) are
+// listed and counted like endpoint and domain findings.
+func TestNodeFindingsCounted(t *testing.T) {
+	g := model.NodeGroup{Name: "chat.example.org", Port: 5223, Service: "xmpps-client", Endpoints: []string{"a", "b"}}
+	f := model.Finding{RuleID: "tls/inconsistent-nodes", Severity: model.SeverityMedium, Title: "Addresses differ",
+		Message: "The 2 addresses differ in leaf certificate.", Asset: g.ID(), Detail: "leaf_certificate",
+		Fingerprint: model.FindingFingerprint("tls/inconsistent-nodes", g.ID(), "leaf_certificate")}
+	scan := &model.ScanResult{Status: model.ScanComplete, Nodes: []model.NodeGroupResult{{Group: g, Findings: []model.Finding{f}}}}
+	out := render(t, Input{Scan: scan})
+	if strings.Contains(out, "No active findings") || !strings.Contains(out, "tls/inconsistent-nodes") || !strings.Contains(out, "1 medium") {
+		t.Fatal("a node-group finding is not listed and counted")
+	}
+}

@@ -321,6 +321,11 @@ func build(in Input) *page {
 		b.hostOf["domain:"+d.Observation.Name] = visible(d.Observation.Name)
 		b.anchorOf["domain:"+d.Observation.Name] = anchor("dom-", d.Observation.Name)
 	}
+	// Node groups (the addresses behind one name compared) link to the name's host section.
+	for _, n := range s.Nodes {
+		b.hostOf[n.Group.ID()] = visible(n.Group.Name)
+		b.anchorOf[n.Group.ID()] = anchor("host-", n.Group.Name)
+	}
 
 	p := &page{
 		Title:     "Rampart report",
@@ -390,6 +395,16 @@ func build(in Input) *page {
 			}
 		}
 		p.Domains = append(p.Domains, dv)
+	}
+	for _, n := range s.Nodes {
+		for _, f := range n.Findings {
+			fv := b.finding(f)
+			if f.Waived {
+				p.Waived = append(p.Waived, fv)
+			} else {
+				p.Findings = append(p.Findings, fv)
+			}
+		}
 	}
 	for _, f := range p.Findings {
 		counts[model.Severity(f.Rank)]++
