@@ -114,7 +114,7 @@ func (p *AuditProbe) Probe(ctx context.Context, ep model.Endpoint) (obs model.Ob
 			return obs
 		}
 	}
-	chain := p.modernHandshake(ctx, conn, ep, svc, &obs)
+	chain, modern := p.modernHandshake(ctx, conn, ep, svc, &obs)
 	conn.Close()
 	if obs.Status == model.StatusInterrupted {
 		return obs
@@ -126,7 +126,7 @@ func (p *AuditProbe) Probe(ctx context.Context, ep model.Endpoint) (obs model.Ob
 		obs.Certificates = certs.Analyze(chain, p.certOptions(ep, svc, chain))
 	}
 	if p.Depth >= DepthFull && obs.TLS != nil && obs.TLS.Speaks {
-		p.deep(ctx, ep, svc, &obs, chain)
+		p.deep(ctx, ep, svc, &obs, chain, modern)
 	}
 	p.availability(ctx, ep, svc, &obs)
 	if ctx.Err() != nil {
@@ -184,15 +184,24 @@ func domainOf(ep model.Endpoint) string {
 	return ep.Addr.Addr().String()
 }
 
-// modernHandshake runs crypto/tls on conn and records the result; it returns the chain sent.
-func (p *AuditProbe) modernHandshake(ctx context.Context, conn net.Conn, ep model.Endpoint, svc services.Service, obs *model.Observation) [][]byte {
+// modernHandshake runs crypto/tls on conn and records the result; it returns the chain sent
+// and, at DepthFull, the handshake for the inspection to reuse as its modern probe.
+func (p *AuditProbe) modernHandshake(ctx context.Context, conn net.Conn, ep model.Endpoint, svc services.Service, obs *model.Observation) ([][]byte, *handshake.Modern) {
 	sni := serverName(ep)
-	tc := tls.Client(conn, &tls.Config{
+	var cache *handshake.SessionCache
+	if p.Depth >= DepthFull {
+		cache = handshake.NewSessionCache()
+	}
+	cfg := &tls.Config{
 		ServerName:         sni,
 		InsecureSkipVerify: true, // verification is recorded as facts by certs.Analyze
 		NextProtos:         svc.ALPN,
 		MinVersion:         tls.VersionTLS10,
-	})
+	}
+	if cache != nil {
+		cfg.ClientSessionCache = cache
+	}
+	tc := tls.Client(conn, cfg)
 	hctx, cancel := context.WithTimeout(ctx, p.Dialer.Timeout())
 	defer cancel()
 	start := p.now()
@@ -213,14 +222,19 @@ func (p *AuditProbe) modernHandshake(ctx context.Context, conn net.Conn, ep mode
 			status, msg := classify(ctx, err)
 			if status == model.StatusInterrupted {
 				obs.Status, obs.Error = status, msg
-				return nil
+				return nil, nil
 			}
 			facts.HandshakeError = msg
 			if status == model.StatusTimeout {
 				obs.Status, obs.Error = status, "TLS handshake: "+msg
 			}
 		}
-		return nil
+		return nil, nil
+	}
+	var modern *handshake.Modern
+	if cache != nil {
+		handshake.AwaitTickets(tc, conn, handshake.TicketWait(2*p.Dialer.Timeout()))
+		modern = &handshake.Modern{State: tc.ConnectionState(), Cache: cache}
 	}
 	cs := tc.ConnectionState()
 	facts.Speaks = true
@@ -237,7 +251,7 @@ func (p *AuditProbe) modernHandshake(ctx context.Context, conn net.Conn, ep mode
 	for _, c := range cs.PeerCertificates {
 		chain = append(chain, c.Raw)
 	}
-	return chain
+	return chain, modern
 }
 
 // dialFunc opens a new connection ready for a ClientHello: TCP plus the STARTTLS dialogue.
@@ -256,21 +270,33 @@ func (p *AuditProbe) dialFunc(ep model.Endpoint, svc services.Service) func(ctx 
 }
 
 // deep runs the engine enumeration and the handshake inspection side by side; the dialer's
-// per-address cap bounds their connections together.
-func (p *AuditProbe) deep(ctx context.Context, ep model.Endpoint, svc services.Service, obs *model.Observation, chain [][]byte) {
+// per-address cap bounds their connections together. The inspection reuses the audit's
+// modern handshake and, once the engine is done, leaves out the probes its facts settle.
+func (p *AuditProbe) deep(ctx context.Context, ep model.Endpoint, svc services.Service, obs *model.Observation, chain [][]byte, modern *handshake.Modern) {
 	dial := p.dialFunc(ep, svc)
 	timeout := 2 * p.Dialer.Timeout()
 	var wg sync.WaitGroup
 	var engErr, inspErr error
+	engDone := make(chan struct{})
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
+		defer close(engDone)
 		obs.TLS.Engine, engErr = hello.Scan(ctx, dial, hello.Options{ServerName: serverName(ep), ALPN: svc.ALPN, Timeout: timeout})
 	}()
 	go func() {
 		defer wg.Done()
 		obs.TLS.Features, inspErr = handshake.Inspect(ctx, dial, handshake.Options{
 			ServerName: serverName(ep), ALPN: svc.ALPN, Timeout: timeout, Certs: p.certOptions(ep, svc, chain),
+			Modern: modern,
+			Engine: func(ctx context.Context) *model.TLSEngineFacts {
+				select {
+				case <-engDone:
+					return obs.TLS.Engine
+				case <-ctx.Done():
+					return nil
+				}
+			},
 		})
 	}()
 	wg.Wait()
