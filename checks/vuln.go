@@ -162,7 +162,7 @@ var (
 			"handshake completes and is not protected against replay: an attacker who recorded it can send it again, " +
 			"and a request that changes state (a message sent, a login, a command) is then executed twice (RFC 8446 §8, " +
 			"§E.5). " +
-			"How it was tested: a minimal TLS 1.3 client (TLS_AES_128_GCM_SHA256, X25519 or P-256) completes a handshake " +
+			"How it was tested: a minimal TLS 1.3 client (TLS_AES_128_GCM_SHA256, X25519, P-256 or P-384) completes a handshake " +
 			"and reads the first session ticket (one connection); when the ticket allows early data, a second connection " +
 			"resumes it offering early_data, sends no early data, and reads the server's EncryptedExtensions. Not " +
 			"vulnerable means the ticket carries no early_data extension, or the server declined early data on " +

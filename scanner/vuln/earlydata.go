@@ -67,7 +67,7 @@ func encryptedExtensionsHaveEarlyData(body []byte) (bool, error) {
 }
 
 // earlyData asks whether a TLS 1.3 server accepts 0-RTT. A minimal TLS 1.3 client
-// (TLS_AES_128_GCM_SHA256, X25519 or P-256) completes a handshake and reads the server's
+// (TLS_AES_128_GCM_SHA256, X25519, P-256 or P-384) completes a handshake and reads the server's
 // first NewSessionTicket (one connection). A ticket without early_data means the server
 // never accepts 0-RTT with it: not vulnerable. Otherwise a second connection resumes the
 // ticket offering early_data — but sends no early data at all — and reads the server's

@@ -150,8 +150,9 @@ type tls13Client struct {
 	hsBuf []byte
 }
 
-// hello13 builds a TLS 1.3 ClientHello with X25519 and P-256 shares; extra extensions are
-// appended (pre_shared_key must be the last one).
+// hello13 builds a TLS 1.3 ClientHello with X25519, P-256 and P-384 shares (a server that
+// accepts only P-384 answers without a HelloRetryRequest, which this client does not
+// handle); extra extensions are appended (pre_shared_key must be the last one).
 func (c *tls13Client) hello13(serverName string, extra []extension) ([]byte, error) {
 	c.keys = map[uint16]*ecdh.PrivateKey{}
 	ch := &hello.ClientHello{
@@ -159,7 +160,7 @@ func (c *tls13Client) hello13(serverName string, extra []extension) ([]byte, err
 		Suites:            []uint16{suiteAES128GCMSHA256},
 		SupportedVersions: []uint16{hello.VersionTLS13},
 		SendKeyShare:      true,
-		Groups:            []uint16{29, 23},
+		Groups:            []uint16{29, 23, 24},
 		SigSchemes:        commonSigSchemes,
 		SessionID:         make([]byte, 32),
 	}
@@ -172,7 +173,7 @@ func (c *tls13Client) hello13(serverName string, extra []extension) ([]byte, err
 	for _, g := range []struct {
 		id    uint16
 		curve ecdh.Curve
-	}{{29, ecdh.X25519()}, {23, ecdh.P256()}} {
+	}{{29, ecdh.X25519()}, {23, ecdh.P256()}, {24, ecdh.P384()}} {
 		k, err := g.curve.GenerateKey(rand.Reader)
 		if err != nil {
 			return nil, fmt.Errorf("key share: %w", err)
