@@ -110,6 +110,9 @@ func (in *inspector) reuseModern() bool {
 	return true
 }
 
+// versionSSL30 is SSL 3.0's protocol version.
+const versionSSL30 = 0x0300
+
 // engineFacts returns the engine's facts when the caller supplied them, waiting for them
 // if needed; nil when unknown.
 func (in *inspector) engineFacts(ctx context.Context) *model.TLSEngineFacts {
@@ -120,14 +123,15 @@ func (in *inspector) engineFacts(ctx context.Context) *model.TLSEngineFacts {
 	return in.engine
 }
 
-// legacyVersion is the version a TLS ≤ 1.2 client offering TLS 1.0 through 1.2 negotiates by
-// the engine's facts: the newest of those the server speaks. ok is false when the facts do
-// not settle it (a version ended in an error, or the engine did not probe it).
-func legacyVersion(e *model.TLSEngineFacts) (model.EngineVersion, bool) {
+// legacyVersion is the version a TLS ≤ 1.2 client offering lowest through TLS 1.2
+// negotiates by the engine's facts: the newest of those the server speaks (Supported false
+// when none). ok is false when the facts do not settle it (a version in that range ended in
+// an error, or the engine did not probe it).
+func legacyVersion(e *model.TLSEngineFacts, lowest uint16) (model.EngineVersion, bool) {
 	var best model.EngineVersion
 	seen := 0
 	for _, v := range e.Versions {
-		if v.VersionID < tls.VersionTLS10 || v.VersionID > tls.VersionTLS12 {
+		if v.VersionID < lowest || v.VersionID > tls.VersionTLS12 {
 			continue
 		}
 		if v.Error != "" {
@@ -138,7 +142,7 @@ func legacyVersion(e *model.TLSEngineFacts) (model.EngineVersion, bool) {
 			best = v
 		}
 	}
-	return best, seen == 3
+	return best, seen == int(tls.VersionTLS12-lowest)+1
 }
 
 // acceptsAny reports whether v accepts one of suites.
@@ -159,7 +163,7 @@ func (in *inspector) engineRefuses(ctx context.Context, suites []uint16) bool {
 	if e == nil {
 		return false
 	}
-	v, ok := legacyVersion(e)
+	v, ok := legacyVersion(e, tls.VersionTLS10) // the zcrypto client offers TLS 1.0 to 1.2
 	if !ok {
 		return false
 	}
@@ -175,7 +179,7 @@ func (in *inspector) engineDHE(ctx context.Context) (bits int, ok bool) {
 	if e == nil {
 		return 0, false
 	}
-	v, ok := legacyVersion(e)
+	v, ok := legacyVersion(e, versionSSL30) // the raw hello (TLS 1.2) is answered down to SSL 3.0
 	if !ok || v.Inferred || v.KeyExchangeError != "" {
 		return 0, false
 	}

@@ -143,15 +143,21 @@ func TestEngineSettles(t *testing.T) {
 		dheBits   int
 		dheOK     bool
 	}{
-		{"tls12 with two equal DHE primes", []model.EngineVersion{v(0x0301, false), v(0x0302, false), v(0x0303, true, dhe(0x009e, 2048), dhe(0x0033, 2048), dhe(0xc02b, 0))},
+		{"tls12 with two equal DHE primes", []model.EngineVersion{v(0x0300, false), v(0x0301, false), v(0x0302, false), v(0x0303, true, dhe(0x009e, 2048), dhe(0x0033, 2048), dhe(0xc02b, 0))},
 			false, 2048, true},
-		{"DHE primes differ by suite", []model.EngineVersion{v(0x0301, false), v(0x0302, false), v(0x0303, true, dhe(0x009e, 2048), dhe(0x0033, 1024))},
+		{"DHE primes differ by suite", []model.EngineVersion{v(0x0300, false), v(0x0301, false), v(0x0302, false), v(0x0303, true, dhe(0x009e, 2048), dhe(0x0033, 1024))},
 			true, 0, false},
-		{"a DHE prime unread", []model.EngineVersion{v(0x0301, false), v(0x0302, false), v(0x0303, true, dhe(0x009e, 0))},
+		{"a DHE prime unread", []model.EngineVersion{v(0x0300, false), v(0x0301, false), v(0x0302, false), v(0x0303, true, dhe(0x009e, 0))},
 			true, 0, false},
-		{"no DHE suite", []model.EngineVersion{v(0x0301, true, dhe(0x002f, 0)), v(0x0302, false), v(0x0303, false)},
+		{"no DHE suite", []model.EngineVersion{v(0x0300, false), v(0x0301, true, dhe(0x002f, 0)), v(0x0302, false), v(0x0303, false)},
 			true, 0, true},
-		{"nothing spoken below TLS 1.3", []model.EngineVersion{v(0x0301, false), v(0x0302, false), v(0x0303, false), v(0x0304, true, dhe(0x1301, 0))},
+		// SSL 3.0 alone: the zcrypto client (TLS 1.0 and up) fails, the raw DHE hello is
+		// answered in SSL 3.0.
+		{"ssl3 only with DHE", []model.EngineVersion{v(0x0300, true, dhe(0x0033, 1024)), v(0x0301, false), v(0x0302, false), v(0x0303, false)},
+			true, 1024, true},
+		{"SSL 3.0 missing from the facts", []model.EngineVersion{v(0x0301, false), v(0x0302, false), v(0x0303, true, dhe(0x0033, 2048))},
+			true, 0, false},
+		{"nothing spoken below TLS 1.3", []model.EngineVersion{v(0x0300, false), v(0x0301, false), v(0x0302, false), v(0x0303, false), v(0x0304, true, dhe(0x1301, 0))},
 			true, 0, true},
 		{"TLS 1.1 missing from the facts", []model.EngineVersion{v(0x0301, false), v(0x0303, true, dhe(0x002f, 0))},
 			false, 0, false},
@@ -170,7 +176,7 @@ func TestEngineSettles(t *testing.T) {
 		})
 	}
 	// An error in a version settles nothing.
-	e := &model.TLSEngineFacts{Versions: []model.EngineVersion{{VersionID: 0x0301}, {VersionID: 0x0302, Error: "timeout"}, {VersionID: 0x0303}}}
+	e := &model.TLSEngineFacts{Versions: []model.EngineVersion{{VersionID: 0x0300}, {VersionID: 0x0301}, {VersionID: 0x0302, Error: "timeout"}, {VersionID: 0x0303}}}
 	in := &inspector{opts: Options{Engine: func(context.Context) *model.TLSEngineFacts { return e }}}
 	if in.engineRefuses(context.Background(), rsaSuites) {
 		t.Error("an engine error settled the RSA probe")
