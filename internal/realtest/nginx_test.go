@@ -45,7 +45,6 @@ func writeDHParams(t *testing.T, path string) {
 	writeFile(t, path, string(pem.EncodeToMemory(&pem.Block{Type: "DH PARAMETERS", Bytes: der})), 0o644)
 }
 
-
 // TestNginx audits Debian's nginx with Mozilla's intermediate configuration (TLS 1.2 and 1.3,
 // server order, X25519/P-256/P-384, ffdhe2048 for DHE, HSTS and the security headers) by its name, resolved through
 // an in-test DNS server, and compares the result with the configuration and with sslscan.
