@@ -43,7 +43,7 @@ func (c starttlsCase) run(t *testing.T, p *pki, sslscanBin string) {
 	t.Helper()
 	// The target is a name, resolved by an in-test DNS server, so the certificate is checked
 	// against it (rampart checks no name for a bare-address target).
-	resolver := nameServer(t, dnsHost(c.sslAddr), map[string]string{c.name: dnsHost(c.sslAddr)})
+	resolver := nameServer(t, "127.0.96.53", map[string]string{c.name: dnsHost(c.sslAddr)})
 	r, took := scan(t, "--ca-file", p.caFile, "--resolver", resolver, c.target)
 	e := only(t, r)
 	o := e.Observation
