@@ -26,8 +26,8 @@
 //	openssl rsa+ecdsa (ALL)       80 / 383ms    72 / 46ms  149 / 1.62s (0.24, 0.54)
 //	gnutls 3des+rc4               48 / 379ms    40 / 56ms  142 / 1.03s (0.37, 0.34)
 //
-// Before (commit 558dd65, same scope) the full audit took 21, 32, 44, 36, 82 and 51
-// connections. The inspection now reuses the audit's own modern handshake and leaves out the
+// Before these changes (commit 4da87d1, same scope, same facts) the full audit took 21, 32,
+// 45, 37, 83 and 52 connections. The inspection now reuses the audit's own modern handshake and leaves out the
 // DHE and ECDSA/RSA probes the engine's facts settle, and the engine ends a client-order
 // enumeration without a refused hello when the last suite offered is accepted. The
 // connection goal (at most half of sslscan's) holds on five of six endpoints; rsa+ecdsa stays
