@@ -448,3 +448,21 @@ func nameServer(t *testing.T, host string, names map[string]string) string {
 	t.Cleanup(func() { _ = udp.Shutdown(); _ = tcp.Shutdown() })
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
+
+// costs summarises where an endpoint's audit spent its connections and time.
+func costs(o model.Observation) string {
+	s := fmt.Sprintf("endpoint %v", o.Duration.Round(time.Millisecond))
+	if o.TLS != nil && o.TLS.Engine != nil {
+		s += fmt.Sprintf(", engine %d conns %v", o.TLS.Engine.Connections, o.TLS.Engine.Duration.Round(time.Millisecond))
+	}
+	if o.TLS != nil && o.TLS.Features != nil {
+		s += fmt.Sprintf(", inspection %d conns", o.TLS.Features.Connections)
+	}
+	if o.Vulns != nil {
+		s += fmt.Sprintf(", vuln probes %d conns %v", o.Vulns.Connections, o.Vulns.Duration.Round(time.Millisecond))
+	}
+	if o.HTTP != nil {
+		s += fmt.Sprintf(", HTTP %d conns", o.HTTP.Connections)
+	}
+	return s
+}

@@ -125,6 +125,5 @@ http {
 
 	ss, theirs := runSSLScan(t, sslscan, addr)
 	compareSSLScan(t, o.TLS.Engine, ss)
-	t.Logf("rampart full audit %v (engine %d connections, %v); sslscan %v",
-		took.Round(time.Millisecond), o.TLS.Engine.Connections, o.TLS.Engine.Duration.Round(time.Millisecond), theirs.Round(time.Millisecond))
+	t.Logf("rampart scan process %v (%s); sslscan %v", took.Round(time.Millisecond), costs(o), theirs.Round(time.Millisecond))
 }

@@ -72,8 +72,7 @@ func (c starttlsCase) run(t *testing.T, p *pki, sslscanBin string) {
 
 	ss, theirs := runSSLScan(t, sslscanBin, c.sslAddr, c.sslscan...)
 	compareSSLScan(t, o.TLS.Engine, ss)
-	t.Logf("rampart full audit %v (engine %d connections, %v); sslscan %v",
-		took.Round(time.Millisecond), o.TLS.Engine.Connections, o.TLS.Engine.Duration.Round(time.Millisecond), theirs.Round(time.Millisecond))
+	t.Logf("rampart scan process %v (%s); sslscan %v", took.Round(time.Millisecond), costs(o), theirs.Round(time.Millisecond))
 }
 
 // TestPostfixSMTP audits Debian's Postfix through SMTP STARTTLS: TLS 1.2 only, three ECDHE
