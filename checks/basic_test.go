@@ -74,6 +74,10 @@ func TestFoundationRules(t *testing.T) {
 		{"hostname mismatch", func(o *model.Observation) {
 			o.Certificates.NameMatches, o.Certificates.NameError = false, "x509: certificate is valid for other.example, not chat.example.org"
 		}, []string{"cert/hostname-mismatch"}},
+		{"address target: an IP-SAN mismatch is a fact, not a finding", func(o *model.Observation) {
+			o.Endpoint.Name = ""
+			o.Certificates.NameChecked, o.Certificates.NameMatches = "192.0.2.7", false
+		}, nil},
 		{"TLS 1.0 negotiated", func(o *model.Observation) { o.TLS = tlsOK(tls.VersionTLS10) }, []string{"tls/legacy-protocol-negotiated"}},
 		{"TLS 1.1 negotiated", func(o *model.Observation) { o.TLS = tlsOK(tls.VersionTLS11) }, []string{"tls/legacy-protocol-negotiated"}},
 		{"TLS 1.2 negotiated is fine", func(o *model.Observation) { o.TLS = tlsOK(tls.VersionTLS12) }, nil},

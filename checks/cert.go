@@ -3,6 +3,7 @@ package checks
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"time"
 
 	"github.com/rampart-scan/rampart/model"
@@ -146,7 +147,9 @@ func certTrustCheck() Check {
 					r.Raise(ruleUntrusted.ID, "leaf", "The certificate chain does not verify: "+cf.TrustError, ev)
 				}
 			}
-			if cf.NameChecked != "" && !cf.NameMatches {
+			// A client reaching an address it scanned (an IP or CIDR target) has no name to
+			// expect: the IP-SAN fact is kept, but a mismatch is no finding.
+			if cf.NameChecked != "" && !cf.NameMatches && !isIPLiteral(in.Obs.Endpoint.Name) {
 				nev := map[string]string{"name": cf.NameChecked, "subject": leaf.Subject, "sha256": leaf.SHA256}
 				if len(leaf.DNSNames) > 0 {
 					nev["dns_names"] = joinCap(leaf.DNSNames, 10)
@@ -169,4 +172,13 @@ func joinCap(ss []string, n int) string {
 		out += s
 	}
 	return out
+}
+
+// isIPLiteral reports whether name is empty or an address literal rather than a DNS name.
+func isIPLiteral(name string) bool {
+	if name == "" {
+		return true
+	}
+	_, err := netip.ParseAddr(name)
+	return err == nil
 }

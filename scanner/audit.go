@@ -20,6 +20,7 @@ import (
 	"github.com/rampart-scan/rampart/scanner/httpsec"
 	"github.com/rampart-scan/rampart/scanner/netx"
 	"github.com/rampart-scan/rampart/scanner/starttls"
+	"github.com/rampart-scan/rampart/scanner/vuln"
 	"github.com/rampart-scan/rampart/services"
 )
 
@@ -46,6 +47,8 @@ type AuditProbe struct {
 	// Roots are the trust anchors (system roots plus --ca-file); nil means system roots.
 	Roots *x509.CertPool
 	Depth Depth
+	// NoVulns leaves the active vulnerability probes out of a full audit.
+	NoVulns bool
 	// Attempts > 1 measures availability with that many extra connect+handshake attempts.
 	Attempts int
 	// Lint runs zlint on every certificate (on by default in the CLI). Chains that verify to
@@ -136,8 +139,14 @@ func (p *AuditProbe) Probe(ctx context.Context, ep model.Endpoint) (obs model.Ob
 }
 
 func (p *AuditProbe) certOptions(ep model.Endpoint, svc services.Service, chain [][]byte) certs.Options {
+	// An endpoint reached by address is checked against its IP SANs; whether a mismatch is a
+	// finding is the checks' decision (cert/hostname-mismatch is raised for names only).
+	name := ep.Name
+	if name == "" {
+		name = ep.Addr.Addr().String()
+	}
 	o := certs.Options{
-		Name:       ep.Name,
+		Name:       name,
 		Service:    svc.Name,
 		XMPPDomain: domainOf(ep),
 		Roots:      p.Roots,
@@ -300,6 +309,13 @@ func (p *AuditProbe) deep(ctx context.Context, ep model.Endpoint, svc services.S
 		})
 	}()
 	wg.Wait()
+	// The vulnerability probes choose what to test from what the engine found (versions,
+	// RSA key exchange, …), so they run after it.
+	if !p.NoVulns && obs.TLS.Engine != nil && ctx.Err() == nil {
+		vo := vuln.OptionsFromEngine(obs.TLS.Engine, serverName(ep))
+		vo.Timeout = timeout
+		obs.Vulns = vuln.Run(ctx, vuln.DialFunc(dial), vo)
+	}
 	// HTTP-level facts (HSTS, security headers, response compression) for web endpoints, after
 	// the two above so it stays within the per-address cap.
 	if svc.Name == "https" || svc.Name == "matrix" {

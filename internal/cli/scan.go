@@ -47,6 +47,7 @@ type scanOptions struct {
 	quick       bool
 	attempts    int
 	noLint      bool
+	noVulns     bool
 	ports       string
 	policy      string
 	db          string
@@ -80,6 +81,7 @@ func (o *scanOptions) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.quick, "quick", false, "one modern handshake per endpoint instead of the full audit (versions, every suite, groups, handshake features)")
 	f.IntVar(&o.attempts, "attempts", 1, "connection attempts per endpoint for availability facts (latency, error rate); 1 measures nothing extra")
 	f.BoolVar(&o.noLint, "no-lint", false, "skip zlint on certificates")
+	f.BoolVar(&o.noVulns, "no-vulns", false, "leave out the active vulnerability probes (Heartbleed, CCS injection, Ticketbleed, ROBOT, renegotiation, CRIME, 0-RTT)")
 	f.StringVar(&o.policy, "policy", "", "policy to judge against: a built-in name (see 'rampart policy list') or a YAML file (default messaging-baseline)")
 	f.StringVar(&o.ports, "ports", "", "also run the exposure scan over these ports on every address: named sets ("+strings.Join(exposure.SetNames(), ", ")+"), lists and ranges, e.g. messaging,databases,8000-8100")
 	o.reports.addFlags(cmd)
@@ -316,7 +318,7 @@ func newProbe(o *scanOptions, d *netx.Dialer, reg *services.Registry, roots *x50
 	if o.quick {
 		depth = scanner.DepthQuick
 	}
-	return &scanner.AuditProbe{Dialer: d, Services: reg, Roots: roots, Depth: depth, Attempts: o.attempts, Lint: !o.noLint}
+	return &scanner.AuditProbe{Dialer: d, Services: reg, Roots: roots, Depth: depth, Attempts: o.attempts, Lint: !o.noLint, NoVulns: o.noVulns}
 }
 
 // streamSink writes JSON Lines as endpoints finish.

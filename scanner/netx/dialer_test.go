@@ -187,3 +187,43 @@ func TestConnectTo(t *testing.T) {
 		t.Fatalf("connected to %s, want %s", c.RemoteAddr(), srv.addr())
 	}
 }
+
+func TestCloseWrite(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- err
+			return
+		}
+		defer c.Close()
+		_, err = c.Read(make([]byte, 1)) // returns io.EOF once the client half-closes
+		got <- err
+	}()
+	d := New(Options{Timeout: 5 * time.Second})
+	c, err := d.Dial(context.Background(), netip.MustParseAddrPort(ln.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cw, ok := c.(interface{ CloseWrite() error })
+	if !ok {
+		t.Fatal("netx connections do not expose CloseWrite")
+	}
+	if err := cw.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		if err == nil {
+			t.Fatal("server read data, want end-of-stream")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the server did not see the half-close")
+	}
+}
