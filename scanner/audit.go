@@ -242,7 +242,7 @@ func (p *AuditProbe) modernHandshake(ctx context.Context, conn net.Conn, ep mode
 	}
 	var modern *handshake.Modern
 	if cache != nil {
-		handshake.AwaitTickets(tc, conn, handshake.TicketWait(2*p.Dialer.Timeout()))
+		handshake.AwaitTickets(tc, conn, handshake.TicketWait(2*p.Dialer.Timeout()), cache)
 		modern = &handshake.Modern{State: tc.ConnectionState(), Cache: cache}
 	}
 	cs := tc.ConnectionState()

@@ -367,7 +367,7 @@ func (in *inspector) stdHandshake(ctx context.Context, cfg *tls.Config, waitTick
 	defer func() { _ = tc.Close() }() // close_notify before the socket closes
 	st := tc.ConnectionState()
 	if waitTicket {
-		AwaitTickets(tc, c, ticketWait(in.timeout)) // so post-handshake tickets are processed
+		AwaitTickets(tc, c, ticketWait(in.timeout), nil) // so post-handshake tickets are processed
 	}
 	return &st, nil
 }

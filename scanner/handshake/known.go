@@ -15,14 +15,15 @@ import (
 // ticket. A caller that makes its own modern handshake with one can hand it to Inspect
 // (Options.Modern), which then tests ticket resumption with it instead of handshaking again.
 type SessionCache struct {
-	mu  sync.Mutex
-	m   map[string]*tls.ClientSessionState
-	put bool
+	mu     sync.Mutex
+	m      map[string]*tls.ClientSessionState
+	put    bool
+	stored chan struct{} // closed at the first session stored
 }
 
 // NewSessionCache returns an empty SessionCache.
 func NewSessionCache() *SessionCache {
-	return &SessionCache{m: map[string]*tls.ClientSessionState{}}
+	return &SessionCache{m: map[string]*tls.ClientSessionState{}, stored: make(chan struct{})}
 }
 
 // Get implements tls.ClientSessionCache.
@@ -42,6 +43,9 @@ func (c *SessionCache) Put(k string, s *tls.ClientSessionState) {
 		return
 	}
 	c.m[k] = s
+	if !c.put && c.stored != nil {
+		close(c.stored)
+	}
 	c.put = true
 }
 
@@ -57,12 +61,31 @@ func (c *SessionCache) Stored() bool {
 // raw (rather than a read deadline) ends the wait, because a connection may reset its
 // deadline on every Read, so raw is closed afterwards. It does nothing for older versions,
 // whose tickets arrive inside the handshake.
-func AwaitTickets(tc *tls.Conn, raw net.Conn, wait time.Duration) {
+//
+// With cache (the SessionCache of tc's configuration) the wait ends as soon as the first
+// ticket is stored, instead of lasting the whole wait: servers that never speak first
+// (SMTP, IMAP, XMPP after STARTTLS, HTTP) would otherwise always cost the full wait.
+func AwaitTickets(tc *tls.Conn, raw net.Conn, wait time.Duration, cache *SessionCache) {
 	if tc.ConnectionState().Version != tls.VersionTLS13 {
 		return
 	}
-	t := time.AfterFunc(wait, func() { _ = raw.Close() })
-	defer t.Stop()
+	var stored <-chan struct{}
+	if cache != nil {
+		stored = cache.stored
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-stored:
+		case <-t.C:
+		case <-done:
+			return
+		}
+		_ = raw.Close()
+	}()
 	var buf [1]byte
 	_, _ = tc.Read(buf[:])
 }

@@ -50,7 +50,7 @@ func auditHandshake(t *testing.T, addr, sni string, alpn []string) *Modern {
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
 	}
-	AwaitTickets(tc, c, TicketWait(3*time.Second))
+	AwaitTickets(tc, c, TicketWait(3*time.Second), cache)
 	return &Modern{State: tc.ConnectionState(), Cache: cache}
 }
 
