@@ -34,6 +34,26 @@ func (z *zone) add(lines ...string) error {
 	return nil
 }
 
+// lookup returns name's records, synthesised from a wildcard (RFC 4592) when name does not
+// exist and "*.<parent>" does: the owner of a synthesised record is the name asked for.
+func (z *zone) lookup(name string) []dns.RR {
+	if rrs, ok := z.rrs[name]; ok || z.exists(name) {
+		return rrs
+	}
+	labels := dns.SplitDomainName(name)
+	if len(labels) < 2 {
+		return nil
+	}
+	wild := "*." + strings.Join(labels[1:], ".") + "."
+	var out []dns.RR
+	for _, rr := range z.rrs[wild] {
+		c := dns.Copy(rr)
+		c.Header().Name = name
+		out = append(out, c)
+	}
+	return out
+}
+
 // exists reports whether name owns records or has descendants (an empty non-terminal).
 func (z *zone) exists(name string) bool {
 	if _, ok := z.rrs[name]; ok || name == z.origin {
@@ -67,7 +87,7 @@ func (z *zone) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	for hops := 0; hops < 8; hops++ {
 		var cname dns.RR
 		found := false
-		for _, rr := range z.rrs[name] {
+		for _, rr := range z.lookup(name) {
 			if rr.Header().Rrtype == q.Qtype {
 				m.Answer = append(m.Answer, rr)
 				found = true
@@ -85,7 +105,7 @@ func (z *zone) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		}
 	}
 	if len(m.Answer) == 0 {
-		if !z.exists(name) {
+		if !z.exists(name) && len(z.lookup(name)) == 0 && !z.wildcardCovers(name) {
 			m.Rcode = dns.RcodeNameError
 		}
 		m.Ns = []dns.RR{z.soa}
@@ -112,4 +132,15 @@ func serveDNS(addr string, z *zone) (func(), error) {
 		_ = udp.Shutdown()
 		_ = tcp.Shutdown()
 	}, nil
+}
+
+// wildcardCovers reports whether a wildcard owns name's parent level (any type): then name
+// exists by synthesis and a type it lacks is NODATA, not NXDOMAIN.
+func (z *zone) wildcardCovers(name string) bool {
+	labels := dns.SplitDomainName(name)
+	if len(labels) < 2 {
+		return false
+	}
+	_, ok := z.rrs["*."+strings.Join(labels[1:], ".")+"."]
+	return ok
 }

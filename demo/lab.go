@@ -199,6 +199,10 @@ func Start(opts Options) (lab *Lab, err error) {
 		"mqtt A "+ip(15),
 		"mx A "+ip(25),
 		"_25._tcp.mx TLSA 3 1 1 "+hex.EncodeToString(spki[:]),
+		// A wildcard under a sub-zone: brute force (--wordlist) must tell its synthesised
+		// answers from real names.
+		"*.users A "+ip(10),
+		"alice.users A "+ip(16),
 		"cache A "+ip(30),
 		"_xmpp-client._tcp SRV 0 5 5222 xmpp",
 		"_xmpps-client._tcp SRV 0 5 5223 xmpp",

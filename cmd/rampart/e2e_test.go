@@ -477,3 +477,35 @@ func waitListening(t *testing.T, addr string) {
 	}
 	t.Fatalf("%s never started listening", addr)
 }
+
+// TestDemoServeWildcardBruteForce keeps the lab running (demo --serve) and brute-forces a
+// name with a wildcard: only the real name is reported, the wildcard is a recorded fact.
+func TestDemoServeWildcardBruteForce(t *testing.T) {
+	lab := exec.Command(binary, "demo", "--serve", "--quiet", "--no-store", "--net", "127.79.6.0/24", "--out", t.TempDir())
+	if err := lab.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = lab.Process.Signal(syscall.SIGINT); _ = lab.Wait() }()
+	waitListening(t, "127.79.6.53:10053")
+	words := filepath.Join(t.TempDir(), "words.txt")
+	if err := os.WriteFile(words, []byte("alice\nbob\ncarol\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := run(t, "", "discover", "--resolver", "127.79.6.53:10053", "--wordlist", words, "--format", "json", "users.demo.rampart.test")
+	if code != 0 {
+		t.Fatalf("discover: exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Hosts   []struct{ Name string }
+		Domains []model.DomainObservation
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Hosts) != 1 || res.Hosts[0].Name != "alice.users.demo.rampart.test" {
+		t.Fatalf("hosts = %+v, want only the real name alice", res.Hosts)
+	}
+	if len(res.Domains) != 1 || len(res.Domains[0].Wildcards) == 0 || res.Domains[0].Wildcards[0].Level != "users.demo.rampart.test" {
+		t.Fatalf("wildcard not recorded: %+v", res.Domains)
+	}
+}
