@@ -485,7 +485,18 @@ func TestDemoServeWildcardBruteForce(t *testing.T) {
 	if err := lab.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = lab.Process.Signal(syscall.SIGINT); _ = lab.Wait() }()
+	done := make(chan error, 1)
+	defer func() {
+		// Ctrl-C ends the lab whether it is still scanning or already serving.
+		_ = lab.Process.Signal(syscall.SIGINT)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = lab.Process.Kill()
+			t.Error("demo --serve did not end within 5s of Ctrl-C")
+		}
+	}()
+	go func() { done <- lab.Wait() }()
 	waitListening(t, "127.79.6.53:10053")
 	words := filepath.Join(t.TempDir(), "words.txt")
 	if err := os.WriteFile(words, []byte("alice\nbob\ncarol\n"), 0o644); err != nil {

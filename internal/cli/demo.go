@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rampart-scan/rampart/demo"
+	"github.com/rampart-scan/rampart/model"
 )
 
 type demoOptions struct {
@@ -103,7 +104,8 @@ func runDemo(ctx context.Context, env *Env, o *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.serve {
+	// A Ctrl-C during the scan ends the demo: it must not go on to serve and wait for another.
+	if o.serve && res.Status != model.ScanInterrupted {
 		return serveLab(ctx, env, lab, caPath)
 	}
 	return exitFor(res, setup)
