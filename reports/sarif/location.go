@@ -55,6 +55,16 @@ func newLocator(scan *model.ScanResult, opts Options) *locator {
 		e := er.Observation.Endpoint
 		l.endpoints[e.ID()] = e
 	}
+	// A node group (the addresses behind one name) is located where its first member was
+	// brought in: the same target line as the name's endpoints.
+	for _, n := range scan.Nodes {
+		for _, id := range n.Group.Endpoints {
+			if e, ok := l.endpoints[id]; ok {
+				l.endpoints[n.Group.ID()] = e
+				break
+			}
+		}
+	}
 	return l
 }
 

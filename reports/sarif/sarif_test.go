@@ -468,3 +468,34 @@ func TestHelpMarkdownEscapes(t *testing.T) {
 		t.Errorf("markdown %q", md)
 	}
 }
+
+// TestNodeGroupLocation: a finding about the addresses behind one name points at the target
+// line that brought the name in, like its endpoints' findings.
+func TestNodeGroupLocation(t *testing.T) {
+	scan := reporttest.Scan(reporttest.Options{})
+	var member model.Endpoint
+	for _, er := range scan.Endpoints {
+		for _, f := range er.Findings {
+			if f.RuleID == "starttls/not-offered" {
+				member = er.Observation.Endpoint
+			}
+		}
+	}
+	g := model.NodeGroup{Name: member.Name, Port: member.Addr.Port(), Service: member.Service, Endpoints: []string{member.ID(), "other"}}
+	scan.Nodes = []model.NodeGroupResult{{Group: g, Findings: []model.Finding{{
+		RuleID: "tls/inconsistent-nodes", Severity: model.SeverityMedium, Title: "Nodes differ", Message: "The addresses differ.",
+		Asset: g.ID(), Detail: "leaf_certificate", Fingerprint: model.FindingFingerprint("tls/inconsistent-nodes", g.ID(), "leaf_certificate"),
+	}}}}
+	l := checkGitHub(t, write(t, Input{Scan: scan, Rules: reporttest.Rule}, Options{}), true)
+	for _, r := range *l.Runs[0].Results {
+		if r.RuleID != "tls/inconsistent-nodes" {
+			continue
+		}
+		pl := r.Locations[0].PhysicalLocation
+		if pl.ArtifactLocation.URI != "targets.txt" || pl.Region.StartLine != 2 || pl.Region.EndColumn != len("mail.example.org:25")+1 {
+			t.Fatalf("node finding at %s line %d endColumn %d, want its member's target line (targets.txt:2)", pl.ArtifactLocation.URI, pl.Region.StartLine, pl.Region.EndColumn)
+		}
+		return
+	}
+	t.Fatal("no tls/inconsistent-nodes result")
+}
