@@ -181,63 +181,6 @@ func serverDir(t *testing.T) string {
 	return dir
 }
 
-// freePort returns a TCP port on host that was free a moment ago.
-func freePort(t *testing.T, host string) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startServer runs cmd, stops it at cleanup with stop (then kills it), and waits until every
-// addr accepts connections; logPath is shown when it fails.
-func startServer(t *testing.T, cmd *exec.Cmd, stop func(), logPath string, addrs ...string) {
-	t.Helper()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", cmd.Path, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		stop()
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	logs := func() string {
-		b, _ := os.ReadFile(logPath)
-		return out.String() + "\n" + string(b)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for _, a := range addrs {
-		for {
-			c, err := net.DialTimeout("tcp", a, 500*time.Millisecond)
-			if err == nil {
-				_ = c.Close()
-				break
-			}
-			select {
-			case err := <-exited:
-				exited <- err
-				t.Fatalf("%s exited early (%v):\n%s", cmd.Path, err, logs())
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s does not listen on %s: %v\n%s", cmd.Path, a, err, logs())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-}
-
 // sslscanResult is what sslscan reported, keyed like the engine's facts.
 type sslscanResult struct {
 	Protocols map[string]bool     // "TLS 1.2" → enabled

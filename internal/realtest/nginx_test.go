@@ -56,7 +56,7 @@ func TestNginx(t *testing.T) {
 	dir := serverDir(t)
 	p := newPKI(t, dir, host)
 	writeDHParams(t, filepath.Join(dir, "dh.pem"))
-	port := freePort(t, host)
+	port := testenv.FreePort(t, host)
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	conf := filepath.Join(dir, "nginx.conf")
 	writeFile(t, conf, fmt.Sprintf(`daemon off;
@@ -96,7 +96,7 @@ http {
 `, dir, addr, p.certFile, p.keyFile, mozillaIntermediate), 0o644)
 	cmd := exec.Command(bin, "-c", conf, "-p", dir, "-e", filepath.Join(dir, "error.log"))
 	stop := func() { _ = cmd.Process.Signal(syscall.SIGQUIT) }
-	startServer(t, cmd, stop, filepath.Join(dir, "error.log"), addr)
+	testenv.StartServer(t, cmd, stop, filepath.Join(dir, "error.log"), addr)
 
 	const name = "www.realtest.test"
 	resolver := nameServer(t, "127.0.92.53", map[string]string{name: host})

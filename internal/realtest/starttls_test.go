@@ -89,7 +89,7 @@ func TestPostfixSMTP(t *testing.T) {
 	const host = "127.0.0.1" // Postfix binds only addresses configured on an interface
 	dir := serverDir(t)
 	p := newPKI(t, dir, host)
-	port := freePort(t, host)
+	port := testenv.FreePort(t, host)
 	writeFile(t, filepath.Join(dir, "main.cf"), fmt.Sprintf(`compatibility_level = 3.6
 queue_directory = %[1]s/queue
 data_directory = %[1]s/data
@@ -131,7 +131,7 @@ postlog unix-dgram n - n - 1 postlogd
 	}
 	stop := func() { _ = exec.Command(bin, "-c", dir, "stop").Run() }
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	startServer(t, exec.Command(bin, "-c", dir, "start-fg"), stop, filepath.Join(dir, "maillog"), addr)
+	testenv.StartServer(t, exec.Command(bin, "-c", dir, "start-fg"), stop, filepath.Join(dir, "maillog"), addr)
 
 	starttlsCase{
 		target: fmt.Sprintf("smtp://mx.realtest.test:%d", port), name: "mx.realtest.test", service: "smtp",
@@ -157,7 +157,7 @@ func TestDovecotIMAP(t *testing.T) {
 	const host = "127.0.94.1"
 	dir := serverDir(t)
 	p := newPKI(t, dir, host)
-	port := freePort(t, host)
+	port := testenv.FreePort(t, host)
 	for _, d := range []string{"run", "state"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -201,7 +201,7 @@ service imap-login {
 	cmd := exec.Command(bin, "-F", "-c", conf)
 	stop := func() { _ = cmd.Process.Signal(syscall.SIGTERM) }
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	startServer(t, cmd, stop, filepath.Join(dir, "dovecot.log"), addr)
+	testenv.StartServer(t, cmd, stop, filepath.Join(dir, "dovecot.log"), addr)
 
 	starttlsCase{
 		target: fmt.Sprintf("imap://imap.realtest.test:%d", port), name: "imap.realtest.test", service: "imap",
@@ -227,7 +227,7 @@ func TestProsodyXMPP(t *testing.T) {
 	const host, domain = "127.0.95.1", "chat.realtest.test"
 	dir := serverDir(t)
 	p := newPKI(t, dir, host)
-	c2s, s2s := freePort(t, host), freePort(t, host)
+	c2s, s2s := testenv.FreePort(t, host), testenv.FreePort(t, host)
 	for _, d := range []string{"data", "certs"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -263,7 +263,7 @@ VirtualHost "%[2]s"
 	cmd := exec.Command(bin, "-F", "--config", conf)
 	stop := func() { _ = cmd.Process.Signal(syscall.SIGTERM) }
 	addr := net.JoinHostPort(host, strconv.Itoa(c2s))
-	startServer(t, cmd, stop, filepath.Join(dir, "prosody.log"), addr)
+	testenv.StartServer(t, cmd, stop, filepath.Join(dir, "prosody.log"), addr)
 
 	starttlsCase{
 		target: fmt.Sprintf("xmpp://%s:%d", domain, c2s), name: domain, service: "xmpp-client",

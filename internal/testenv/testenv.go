@@ -5,9 +5,12 @@
 package testenv
 
 import (
+	"bytes"
+	"net"
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 )
 
 // Strict reports whether missing real peers are errors rather than skips.
@@ -34,5 +37,64 @@ func NeedRoot(t testing.TB) {
 			t.Fatal("this test needs root")
 		}
 		t.Skip("needs root")
+	}
+}
+
+// FreePort returns a TCP port that was free on host a moment ago, for a real server a test
+// starts on a chosen loopback address.
+func FreePort(t testing.TB, host string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// StartServer runs cmd (a real server), waits until every addr accepts connections, and at
+// cleanup calls stop and waits for the process (killing it after 10s). If the server exits
+// early or never listens, the test fails with its output and the file at logPath.
+func StartServer(t testing.TB, cmd *exec.Cmd, stop func(), logPath string, addrs ...string) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", cmd.Path, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	logs := func() string {
+		b, _ := os.ReadFile(logPath)
+		return out.String() + "\n" + string(b)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, a := range addrs {
+		for {
+			c, err := net.DialTimeout("tcp", a, 500*time.Millisecond)
+			if err == nil {
+				_ = c.Close()
+				break
+			}
+			select {
+			case err := <-exited:
+				exited <- err
+				t.Fatalf("%s exited early (%v):\n%s", cmd.Path, err, logs())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s does not listen on %s: %v\n%s", cmd.Path, a, err, logs())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package starttls
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -48,63 +47,6 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 	}
 }
 
-// freePort returns a TCP port on host that was free a moment ago.
-func freePort(t *testing.T, host string) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startServer runs cmd and waits until every addr accepts connections. stop ends the server;
-// logPath is shown when it fails.
-func startServer(t *testing.T, cmd *exec.Cmd, stop func(), logPath string, addrs ...string) {
-	t.Helper()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", cmd.Path, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		stop()
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	logs := func() string {
-		b, _ := os.ReadFile(logPath)
-		return out.String() + "\n" + string(b)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for _, a := range addrs {
-		for {
-			c, err := net.DialTimeout("tcp", a, 500*time.Millisecond)
-			if err == nil {
-				_ = c.Close()
-				break
-			}
-			select {
-			case err := <-exited:
-				exited <- err
-				t.Fatalf("%s exited early (%v):\n%s", cmd.Path, err, logs())
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s does not listen on %s: %v\n%s", cmd.Path, a, err, logs())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-}
-
 // negotiateReal dials addr (from local when set), runs Negotiate and returns the conn.
 func negotiateReal(t *testing.T, addr, local, proto string, opts Options) (net.Conn, *model.StartTLSFacts, error) {
 	t.Helper()
@@ -137,7 +79,7 @@ func TestRealPostfix(t *testing.T) {
 	}
 	uid, _ := strconv.Atoi(pfUser.Uid)
 	dir := serverDir(t)
-	tlsPort, plainPort := freePort(t, "127.0.0.1"), freePort(t, "127.0.0.1")
+	tlsPort, plainPort := testenv.FreePort(t, "127.0.0.1"), testenv.FreePort(t, "127.0.0.1")
 	// Postfix only binds addresses configured on an interface, so both listeners are on
 	// 127.0.0.1; the second one has TLS switched off.
 	writeFile(t, filepath.Join(dir, "main.cf"), fmt.Sprintf(`compatibility_level = 3.6
@@ -176,7 +118,7 @@ postlog unix-dgram n - n - 1 postlogd
 	}
 	stop := func() { _ = exec.Command(bin, "-c", dir, "stop").Run() }
 	tlsAddr, plainAddr := fmt.Sprintf("127.0.0.1:%d", tlsPort), fmt.Sprintf("127.0.0.1:%d", plainPort)
-	startServer(t, exec.Command(bin, "-c", dir, "start-fg"), stop, filepath.Join(dir, "maillog"), tlsAddr, plainAddr)
+	testenv.StartServer(t, exec.Command(bin, "-c", dir, "start-fg"), stop, filepath.Join(dir, "maillog"), tlsAddr, plainAddr)
 
 	t.Run("starttls", func(t *testing.T) {
 		c, f, err := negotiateReal(t, tlsAddr, "", "smtp", Options{})
@@ -224,7 +166,7 @@ func TestRealDovecot(t *testing.T) {
 	testenv.NeedRoot(t) // dovecot drops to its dovecot/dovenull users
 	dir := serverDir(t)
 	const host = "127.0.86.1"
-	port := freePort(t, host)
+	port := testenv.FreePort(t, host)
 	for _, d := range []string{"run", "state"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -238,7 +180,7 @@ func TestRealDovecot(t *testing.T) {
 		if _, err := os.Stat(filepath.Join("/usr/lib/dovecot", x.binary)); err != nil {
 			continue
 		}
-		p := freePort(t, host)
+		p := testenv.FreePort(t, host)
 		protocols = append(protocols, x.protocol)
 		listeners += fmt.Sprintf(x.listener, p)
 		extraAddr[x.protocol] = net.JoinHostPort(host, strconv.Itoa(p))
@@ -284,7 +226,7 @@ service imap-login {
 	for _, a := range extraAddr {
 		addrs = append(addrs, a)
 	}
-	startServer(t, cmd, stop, filepath.Join(dir, "dovecot.log"), addrs...)
+	testenv.StartServer(t, cmd, stop, filepath.Join(dir, "dovecot.log"), addrs...)
 
 	t.Run("imap-starttls-logindisabled", func(t *testing.T) {
 		c, f, err := negotiateReal(t, addr, "127.0.0.1", "imap", Options{})
@@ -328,7 +270,7 @@ func TestRealProsody(t *testing.T) {
 	bin := testenv.LookPath(t, "prosody", "prosody")
 	dir := serverDir(t)
 	const host = "127.0.87.1"
-	c2s, s2s := freePort(t, host), freePort(t, host)
+	c2s, s2s := testenv.FreePort(t, host), testenv.FreePort(t, host)
 	for _, d := range []string{"data", "certs"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -361,7 +303,7 @@ VirtualHost "open.starttls.test"
 		}
 	}
 	c2sAddr, s2sAddr := net.JoinHostPort(host, strconv.Itoa(c2s)), net.JoinHostPort(host, strconv.Itoa(s2s))
-	startServer(t, cmd, stop, filepath.Join(dir, "prosody.log"), c2sAddr, s2sAddr)
+	testenv.StartServer(t, cmd, stop, filepath.Join(dir, "prosody.log"), c2sAddr, s2sAddr)
 
 	t.Run("c2s-required", func(t *testing.T) {
 		c, f, err := negotiateReal(t, c2sAddr, "", "xmpp-client", Options{Domain: "chat.starttls.test"})
@@ -427,7 +369,7 @@ func TestRealPostgres(t *testing.T) {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
 	const host = "127.0.88.1"
-	port := freePort(t, host)
+	port := testenv.FreePort(t, host)
 	confPath := filepath.Join(data, "postgresql.conf")
 	base, err := os.ReadFile(confPath)
 	if err != nil {
@@ -447,7 +389,7 @@ func TestRealPostgres(t *testing.T) {
 		}
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	startServer(t, cmd, stop, "", addr)
+	testenv.StartServer(t, cmd, stop, "", addr)
 
 	t.Run("ssl-on", func(t *testing.T) {
 		c, f, err := negotiateReal(t, addr, "", "postgres", Options{})
@@ -498,7 +440,7 @@ func startMariaDB(t *testing.T, bin, dir, name, host string, port int, tlsOn boo
 		}
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	startServer(t, cmd, stop, data+"/err.log", addr)
+	testenv.StartServer(t, cmd, stop, data+"/err.log", addr)
 	return addr
 }
 
@@ -507,8 +449,8 @@ func TestRealMariaDB(t *testing.T) {
 	testenv.NeedRoot(t) // runs as root (--user=root): Debian creates the mysql user only in mariadb-server
 	dir := serverDir(t)
 	const host = "127.0.89.1"
-	tlsAddr := startMariaDB(t, bin, dir, "tls", host, freePort(t, host), true)
-	plainAddr := startMariaDB(t, bin, dir, "plain", host, freePort(t, host), false)
+	tlsAddr := startMariaDB(t, bin, dir, "tls", host, testenv.FreePort(t, host), true)
+	plainAddr := startMariaDB(t, bin, dir, "plain", host, testenv.FreePort(t, host), false)
 
 	t.Run("client-ssl", func(t *testing.T) {
 		c, f, err := negotiateReal(t, tlsAddr, "", "mysql", Options{})
@@ -539,14 +481,14 @@ func TestRealSlapd(t *testing.T) {
 		}
 		path := filepath.Join(dir, name+".conf")
 		writeFile(t, path, conf, 0o644)
-		addr := net.JoinHostPort(host, strconv.Itoa(freePort(t, host)))
+		addr := net.JoinHostPort(host, strconv.Itoa(testenv.FreePort(t, host)))
 		cmd := exec.Command(bin, "-d", "0", "-f", path, "-h", "ldap://"+addr+"/")
 		stop := func() {
 			if cmd.Process != nil {
 				_ = cmd.Process.Signal(syscall.SIGTERM)
 			}
 		}
-		startServer(t, cmd, stop, "", addr)
+		testenv.StartServer(t, cmd, stop, "", addr)
 		return addr
 	}
 	tlsAddr, plainAddr := start("tls", true), start("plain", false)
@@ -579,7 +521,7 @@ func TestRealVsftpd(t *testing.T) {
 	}
 	const host = "127.0.91.1"
 	start := func(name string, tlsOn bool) string {
-		port := freePort(t, host)
+		port := testenv.FreePort(t, host)
 		ssl := "NO"
 		if tlsOn {
 			ssl = "YES"
@@ -605,7 +547,7 @@ ftpd_banner=Rampart test FTP
 			}
 		}
 		addr := net.JoinHostPort(host, strconv.Itoa(port))
-		startServer(t, cmd, stop, "", addr)
+		testenv.StartServer(t, cmd, stop, "", addr)
 		return addr
 	}
 	tlsAddr, plainAddr := start("tls", true), start("plain", false)
