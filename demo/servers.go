@@ -184,8 +184,8 @@ func httpsHandler(cfg *tls.Config, headers map[string]string) func(net.Conn) {
 		}
 		r := bufio.NewReader(io.LimitReader(tc, 64<<10))
 		for {
-			// Read one request head.
-			sawRequest := false
+			// Read one request head; only "/" exists, like a front end without delegation.
+			path := ""
 			for {
 				line, err := r.ReadString('\n')
 				if err != nil {
@@ -194,14 +194,21 @@ func httpsHandler(cfg *tls.Config, headers map[string]string) func(net.Conn) {
 				if strings.TrimSpace(line) == "" {
 					break
 				}
-				sawRequest = true
+				if path == "" {
+					if f := strings.Fields(line); len(f) >= 2 {
+						path = f[1]
+					}
+				}
 			}
-			if !sawRequest {
+			if path == "" {
 				continue
 			}
-			body := "<!doctype html><title>rampart demo</title><p>demo service</p>\n"
+			status, body := "200 OK", "<!doctype html><title>rampart demo</title><p>demo service</p>\n"
+			if path != "/" {
+				status, body = "404 Not Found", "<!doctype html><title>not found</title>\n"
+			}
 			var b strings.Builder
-			b.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n")
+			b.WriteString("HTTP/1.1 " + status + "\r\nContent-Type: text/html; charset=utf-8\r\n")
 			for k, v := range headers {
 				fmt.Fprintf(&b, "%s: %s\r\n", k, v)
 			}

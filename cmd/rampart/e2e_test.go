@@ -106,6 +106,11 @@ func TestDemoJSON(t *testing.T) {
 	if r.Status != model.ScanComplete {
 		t.Fatalf("status %s: %s", r.Status, r.Error)
 	}
+	for _, n := range r.Discovery {
+		if n.Kind == "error" {
+			t.Errorf("the lab's discovery left an error note: %s: %s", n.Target, n.Detail)
+		}
+	}
 	got := rulesBy(r)
 	d := "demo.rampart.test"
 	want := map[string][]string{
