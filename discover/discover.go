@@ -179,6 +179,7 @@ type run struct {
 	obs       *model.DomainObservation
 	// facts gathered by the profiles for the hygiene pass
 	srv        []model.SRVRecord
+	naptrs     []model.NAPTRRecord
 	mx         []model.MXRecord
 	names      map[string]*nameResult
 	wildcards  []model.WildcardFact

@@ -23,6 +23,7 @@ func (r *run) hygiene(ctx context.Context, dom string) {
 	r.mu.Lock()
 	obs.MX = append([]model.MXRecord(nil), r.mx...)
 	srv := append([]model.SRVRecord(nil), r.srv...)
+	obs.NAPTR = append([]model.NAPTRRecord(nil), r.naptrs...)
 	names := make(map[string]*nameResult, len(r.names))
 	for k, v := range r.names {
 		names[k] = v

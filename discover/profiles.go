@@ -63,6 +63,12 @@ func (r *run) domain(ctx context.Context) {
 			answers[i] = r.lookupSRV(ctx, p.label+"."+dom)
 		}()
 	}
+	var naptrAns naptrAnswer
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		naptrAns = r.lookupNAPTR(ctx, dom)
+	}()
 	var mxAns mxAnswer
 	wg.Add(1)
 	go func() {
@@ -74,10 +80,21 @@ func (r *run) domain(ctx context.Context) {
 		return
 	}
 
+	// SIP over NAPTR first (RFC 3263 §4.1); the direct profiles skip the SRV owners it
+	// followed, so their endpoints carry the NAPTR step in their origin.
+	byOwner := make(map[string]srvAnswer, len(srvProfiles))
+	for i, p := range srvProfiles {
+		byOwner[p.label+"."+dom+" "+p.service] = answers[i]
+	}
+	viaNAPTR := r.naptr(ctx, dom, root, naptrAns, byOwner)
+
 	seenInGroup := map[string]bool{} // group → some record (real or ".") exists
 	for i, p := range srvProfiles {
 		ans := answers[i]
 		owner := p.label + "." + dom
+		if viaNAPTR[owner+" "+p.service] {
+			continue
+		}
 		if ans.err != nil {
 			r.note("error", owner, "%v", ans.err)
 		}

@@ -110,6 +110,9 @@ func WriteText(w io.Writer, res *Result) error {
 				p("  TLS-RPT     %q (valid %s)\n", t.Record, yn(t.Valid))
 			}
 		}
+		for _, n := range d.NAPTR {
+			p("  NAPTR       %d %d %q %q %q %s\n", n.Order, n.Preference, n.Flags, n.Service, n.Regexp, n.Replacement)
+		}
 		for _, s := range d.SRV {
 			p("  SRV         %s %d %d %d %s", s.Owner, s.Priority, s.Weight, s.Port, s.Target)
 			if s.TargetCNAME != "" {

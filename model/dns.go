@@ -14,8 +14,10 @@ type DomainObservation struct {
 	MTASTS *MTASTSFacts `json:"mta_sts,omitempty"`
 	TLSRPT *TLSRPTFacts `json:"tls_rpt,omitempty"`
 	SRV    []SRVRecord  `json:"srv,omitempty"`
-	TLSA   []TLSAFacts  `json:"tlsa,omitempty"`
-	CNAMEs []CNAMEFact  `json:"cnames,omitempty"`
+	// NAPTR are the domain's NAPTR records (at most 32), in order/preference order.
+	NAPTR  []NAPTRRecord `json:"naptr,omitempty"`
+	TLSA   []TLSAFacts   `json:"tlsa,omitempty"`
+	CNAMEs []CNAMEFact   `json:"cnames,omitempty"`
 	// Disagreements are names whose address sets differ between the resolvers asked.
 	Disagreements []ResolverDisagreement `json:"resolver_disagreements,omitempty"`
 	// Wildcards are the wildcard answers found while brute forcing (per level and type).
@@ -104,6 +106,17 @@ type SRVRecord struct {
 	Target   string `json:"target"` // no trailing dot; "." means the service is absent
 	// TargetCNAME is set when the target is an alias (RFC 2782 forbids it): the CNAME target.
 	TargetCNAME string `json:"target_cname,omitempty"`
+}
+
+// NAPTRRecord is one NAPTR record of the domain (RFC 3403); SIP follows those with flag
+// "s" and service SIPS+D2T or SIP+D2T to an SRV owner (RFC 3263 §4.1).
+type NAPTRRecord struct {
+	Order       uint16 `json:"order"`
+	Preference  uint16 `json:"preference"`
+	Flags       string `json:"flags"`
+	Service     string `json:"service"`
+	Regexp      string `json:"regexp,omitempty"`
+	Replacement string `json:"replacement"` // no trailing dot; "." when none
 }
 
 // TLSAFacts are the TLSA records at one `_port._tcp.host` name.
