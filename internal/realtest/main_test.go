@@ -13,8 +13,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"encoding/xml"
 	"fmt"
+	"github.com/rampart-scan/rampart/internal/testenv"
 	"math/big"
 	"net"
 	"os"
@@ -181,72 +181,6 @@ func serverDir(t *testing.T) string {
 	return dir
 }
 
-// sslscanResult is what sslscan reported, keyed like the engine's facts.
-type sslscanResult struct {
-	Protocols map[string]bool     // "TLS 1.2" → enabled
-	Suites    map[string][]uint16 // "TLS 1.2" → suite IDs in sslscan's order
-	Groups    map[string][]uint16 // "TLS 1.3" → group IDs
-}
-
-// runSSLScan runs sslscan with extra flags (e.g. --starttls-smtp) against addr.
-func runSSLScan(t *testing.T, bin, addr string, extra ...string) (sslscanResult, time.Duration) {
-	t.Helper()
-	args := append([]string{"--no-colour", "--xml=-"}, extra...)
-	start := time.Now()
-	out, err := exec.Command(bin, append(args, addr)...).Output()
-	el := time.Since(start)
-	if err != nil {
-		t.Fatalf("sslscan %v: %v", extra, err)
-	}
-	var doc struct {
-		Test struct {
-			Error     string `xml:"error"`
-			Protocols []struct {
-				Type    string `xml:"type,attr"`
-				Version string `xml:"version,attr"`
-				Enabled string `xml:"enabled,attr"`
-			} `xml:"protocol"`
-			Ciphers []struct {
-				Version string `xml:"sslversion,attr"`
-				ID      string `xml:"id,attr"`
-			} `xml:"cipher"`
-			Groups []struct {
-				Version string `xml:"sslversion,attr"`
-				ID      string `xml:"id,attr"`
-			} `xml:"group"`
-		} `xml:"ssltest"`
-	}
-	if err := xml.Unmarshal(out, &doc); err != nil {
-		t.Fatalf("sslscan XML: %v\n%s", err, out)
-	}
-	vname := func(s string) string { return strings.Replace(s, "TLSv", "TLS ", 1) }
-	r := sslscanResult{Protocols: map[string]bool{}, Suites: map[string][]uint16{}, Groups: map[string][]uint16{}}
-	for _, p := range doc.Test.Protocols {
-		name := "TLS " + p.Version
-		if p.Type == "ssl" {
-			name = "SSLv" + p.Version
-		}
-		r.Protocols[name] = p.Enabled == "1"
-	}
-	hex := func(s string) uint16 {
-		v, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(s), "0x"), 16, 16)
-		if err != nil {
-			t.Fatalf("sslscan id %q: %v", s, err)
-		}
-		return uint16(v)
-	}
-	for _, c := range doc.Test.Ciphers {
-		r.Suites[vname(c.Version)] = append(r.Suites[vname(c.Version)], hex(c.ID))
-	}
-	for _, g := range doc.Test.Groups {
-		r.Groups[vname(g.Version)] = append(r.Groups[vname(g.Version)], hex(g.ID))
-	}
-	if len(r.Protocols) == 0 {
-		t.Fatalf("sslscan %v reported no protocols:\n%s", extra, out)
-	}
-	return r, el
-}
-
 // truth is the configured behaviour of a server.
 type truth struct {
 	suites     map[string][]string // "TLS 1.2" → OpenSSL names in the server's order
@@ -299,7 +233,7 @@ func checkEngine(t *testing.T, f *model.TLSEngineFacts, want truth) {
 }
 
 // compareSSLScan checks sslscan saw the same versions, suites and groups as the engine.
-func compareSSLScan(t *testing.T, f *model.TLSEngineFacts, s sslscanResult) {
+func compareSSLScan(t *testing.T, f *model.TLSEngineFacts, s testenv.SSLScan) {
 	t.Helper()
 	for _, ev := range f.Versions {
 		if ev.Version == "SSLv2" || ev.Version == "SSLv3" {

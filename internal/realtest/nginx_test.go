@@ -123,7 +123,7 @@ http {
 	// The private CA runs no OCSP responder, so nothing is stapled: the only finding.
 	checkFindings(t, e, "tls/no-ocsp-stapling")
 
-	ss, theirs := runSSLScan(t, sslscan, addr)
+	ss, theirs := testenv.RunSSLScan(t, sslscan, addr)
 	compareSSLScan(t, o.TLS.Engine, ss)
 	t.Logf("rampart scan process %v (%s); sslscan %v", took.Round(time.Millisecond), costs(o), theirs.Round(time.Millisecond))
 }

@@ -70,7 +70,7 @@ func (c starttlsCase) run(t *testing.T, p *pki, sslscanBin string) {
 		c.check(t, o)
 	}
 
-	ss, theirs := runSSLScan(t, sslscanBin, c.sslAddr, c.sslscan...)
+	ss, theirs := testenv.RunSSLScan(t, sslscanBin, c.sslAddr, c.sslscan...)
 	compareSSLScan(t, o.TLS.Engine, ss)
 	t.Logf("rampart scan process %v (%s); sslscan %v", took.Round(time.Millisecond), costs(o), theirs.Round(time.Millisecond))
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/asn1"
 	"encoding/pem"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"math/big"
@@ -15,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -87,72 +85,6 @@ func countingProxy(t testing.TB, listenAddr, target string) (string, *atomic.Int
 		wg.Wait()
 	})
 	return ln.Addr().String(), &n
-}
-
-// sslscanResult is what sslscan reported, keyed like our facts.
-type sslscanResult struct {
-	Protocols map[string]bool     // "TLS 1.2" → enabled
-	Suites    map[string][]uint16 // "TLS 1.2" → suite IDs in sslscan's order
-	Groups    map[string][]string // "TLS 1.3" → group names
-}
-
-func runSSLScan(t testing.TB, bin, addr string) (sslscanResult, time.Duration) {
-	t.Helper()
-	start := time.Now()
-	out, err := exec.Command(bin, "--no-colour", "--xml=-", addr).Output()
-	el := time.Since(start)
-	if err != nil {
-		t.Fatalf("sslscan: %v", err)
-	}
-	var doc struct {
-		Test struct {
-			Protocols []struct {
-				Type    string `xml:"type,attr"`
-				Version string `xml:"version,attr"`
-				Enabled string `xml:"enabled,attr"`
-			} `xml:"protocol"`
-			Ciphers []struct {
-				Version string `xml:"sslversion,attr"`
-				ID      string `xml:"id,attr"`
-			} `xml:"cipher"`
-			Groups []struct {
-				Version string `xml:"sslversion,attr"`
-				ID      string `xml:"id,attr"`
-			} `xml:"group"`
-		} `xml:"ssltest"`
-	}
-	if err := xml.Unmarshal(out, &doc); err != nil {
-		t.Fatalf("sslscan XML: %v\n%s", err, out)
-	}
-	vname := func(s string) string {
-		switch s {
-		case "SSLv2", "SSLv3":
-			return s
-		}
-		return strings.Replace(strings.Replace(s, "TLSv", "TLS ", 1), "TLS 1", "TLS 1", 1)
-	}
-	r := sslscanResult{Protocols: map[string]bool{}, Suites: map[string][]uint16{}, Groups: map[string][]string{}}
-	for _, p := range doc.Test.Protocols {
-		name := "TLS " + p.Version
-		if p.Type == "ssl" {
-			name = "SSLv" + p.Version
-		}
-		r.Protocols[name] = p.Enabled == "1"
-	}
-	for _, c := range doc.Test.Ciphers {
-		var id uint16
-		if _, err := fmt.Sscanf(c.ID, "0x%04X", &id); err == nil {
-			r.Suites[vname(c.Version)] = append(r.Suites[vname(c.Version)], id)
-		}
-	}
-	for _, g := range doc.Test.Groups {
-		var id uint16
-		if _, err := fmt.Sscanf(g.ID, "0x%04x", &id); err == nil {
-			gr, _ := LookupGroup(id)
-			r.Groups[vname(g.Version)] = append(r.Groups[vname(g.Version)], gr.Name)
-		}
-	}
-	return r, el
 }
 
 // dhParamsPEM writes PKCS #3 DH parameters (p, g=2).
@@ -233,7 +165,7 @@ func checkTruth(t *testing.T, f *model.TLSEngineFacts, want truth) {
 }
 
 // compareSSLScan checks that sslscan saw the same protocols and suites.
-func compareSSLScan(t *testing.T, f *model.TLSEngineFacts, s sslscanResult) {
+func compareSSLScan(t *testing.T, f *model.TLSEngineFacts, s testenv.SSLScan) {
 	t.Helper()
 	for _, ev := range f.Versions {
 		if ev.VersionID == VersionSSL20 || ev.VersionID == VersionSSL30 {
@@ -255,8 +187,9 @@ func compareSSLScan(t *testing.T, f *model.TLSEngineFacts, s sslscanResult) {
 		}
 	}
 	if sg := s.Groups[f.GroupsVersion]; len(sg) > 0 {
-		for _, g := range sg {
-			if !slices.Contains(groupNames(f), g) {
+		for _, id := range sg {
+			gr, _ := LookupGroup(id)
+			if g := gr.Name; !slices.Contains(groupNames(f), g) {
 				t.Errorf("sslscan found group %s via %s, engine did not (%v)", g, f.GroupsVersion, groupNames(f))
 			}
 		}
@@ -370,7 +303,7 @@ func TestRealServers(t *testing.T) {
 			checkTruth(t, f, sv.want)
 
 			proxy, peerConns := countingProxy(t, fmt.Sprintf("127.0.7.%d", i+1), target)
-			ss, theirs := runSSLScan(t, sslscanBin, proxy)
+			ss, theirs := testenv.RunSSLScan(t, sslscanBin, proxy)
 			compareSSLScan(t, f, ss)
 			t.Logf("engine: %d connections (%d exhaustive), %v; sslscan: %d connections, %v (ratio conns %.2f, time %.3f)",
 				f.Connections, exhaustive.Connections, ours.Round(time.Millisecond), peerConns.Load(), theirs.Round(time.Millisecond),
