@@ -9,8 +9,14 @@ type HTTPSecurityFacts struct {
 	// Host is the Host header sent; Path the request target.
 	Host string `json:"host"`
 	Path string `json:"path"`
-	// Connections is the number of TCP connections the probe opened (one per request).
+	// Connections is the number of TCP connections the probe opened (one per request not
+	// sent on the audit's own connection).
 	Connections int `json:"connections"`
+	// SharedConnection is set when the first request went over the audit's own TLS
+	// connection (its modern handshake) instead of a connection of its own.
+	SharedConnection bool `json:"shared_connection,omitempty"`
+	// Protocol is the HTTP version of the first exchange: "HTTP/1.1" or "HTTP/2".
+	Protocol string `json:"protocol,omitempty"`
 	// Status is the status code of the first response (0: no response was read).
 	Status int `json:"status,omitempty"`
 	// Location is the redirect target of a 3xx response; redirects are not followed.

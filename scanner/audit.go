@@ -242,7 +242,14 @@ func (p *AuditProbe) modernHandshake(ctx context.Context, conn net.Conn, ep mode
 	}
 	var modern *handshake.Modern
 	if cache != nil {
-		handshake.AwaitTickets(tc, conn, handshake.TicketWait(2*p.Dialer.Timeout()), cache)
+		if webService(svc) {
+			// The HTTP layer is read over this very connection (its TLS 1.3 tickets arrive
+			// before the response, so no separate wait for them): one connection fewer.
+			obs.HTTP = httpsec.Probe(ctx, httpsec.DialFunc(p.dialFunc(ep, svc)), httpsec.Options{
+				ServerName: sni, Timeout: 2 * p.Dialer.Timeout(), Conn: tc})
+		} else {
+			handshake.AwaitTickets(tc, conn, handshake.TicketWait(2*p.Dialer.Timeout()), cache)
+		}
 		modern = &handshake.Modern{State: tc.ConnectionState(), Cache: cache}
 	}
 	cs := tc.ConnectionState()
@@ -262,6 +269,9 @@ func (p *AuditProbe) modernHandshake(ctx context.Context, conn net.Conn, ep mode
 	}
 	return chain, modern
 }
+
+// webService reports whether the service is HTTP over TLS, whose HTTP layer is probed.
+func webService(svc services.Service) bool { return svc.Name == "https" || svc.Name == "matrix" }
 
 // dialFunc opens a new connection ready for a ClientHello: TCP plus the STARTTLS dialogue.
 func (p *AuditProbe) dialFunc(ep model.Endpoint, svc services.Service) func(ctx context.Context) (net.Conn, error) {
@@ -316,9 +326,10 @@ func (p *AuditProbe) deep(ctx context.Context, ep model.Endpoint, svc services.S
 		vo.Timeout = timeout
 		obs.Vulns = vuln.Run(ctx, vuln.DialFunc(dial), vo)
 	}
-	// HTTP-level facts (HSTS, security headers, response compression) for web endpoints, after
-	// the two above so it stays within the per-address cap.
-	if svc.Name == "https" || svc.Name == "matrix" {
+	// HTTP-level facts (HSTS, security headers, response compression) for web endpoints are
+	// read over the modern handshake's connection; should that not have happened, on
+	// connections of their own after the two above, so they stay within the per-address cap.
+	if webService(svc) && obs.HTTP == nil {
 		obs.HTTP = httpsec.Probe(ctx, httpsec.DialFunc(dial), httpsec.Options{ServerName: serverName(ep), Timeout: timeout})
 	}
 	// Both return facts alongside errors; an error without facts is worth saying.

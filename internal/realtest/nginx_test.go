@@ -119,6 +119,12 @@ http {
 	if dh := o.TLS.Engine.DH; len(dh) == 0 || dh[0].PrimeBits != 2048 || dh[0].Known != "ffdhe2048 (RFC 7919)" {
 		t.Errorf("DH parameters = %+v, want ffdhe2048", dh)
 	}
+	// The HTTP layer is read over the modern handshake's own connection, in HTTP/2 as it
+	// negotiated: no connection of its own (nginx does not compress "ok", so no comparison).
+	if h := o.HTTP; h == nil || h.Error != "" || !h.SharedConnection || h.Protocol != "HTTP/2" || h.Connections != 0 ||
+		h.Status != 200 || h.HSTS == nil || h.HSTS.MaxAge != 63072000 || !h.HSTS.IncludeSubDomains || h.Headers["X-Frame-Options"] != "DENY" {
+		t.Errorf("HTTP facts = %+v", o.HTTP)
+	}
 	p.checkChain(t, o.Certificates, name)
 	// The private CA runs no OCSP responder, so nothing is stapled: the only finding.
 	checkFindings(t, e, "tls/no-ocsp-stapling")

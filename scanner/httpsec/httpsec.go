@@ -1,5 +1,6 @@
 // Package httpsec probes the HTTP layer of an HTTPS endpoint: one or two GET requests over
-// TLS, recording the Strict-Transport-Security header, the browser security headers, the
+// TLS (the first one, when the caller passes its own established connection, over that
+// connection in HTTP/1.1 or HTTP/2, whichever it negotiated), recording the Strict-Transport-Security header, the browser security headers, the
 // Server header, redirects (not followed) and whether responses are HTTP-compressed (BREACH).
 // It records facts only; checks decide what they mean.
 package httpsec
@@ -15,6 +16,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rampart-scan/rampart/model"
@@ -34,6 +36,12 @@ type Options struct {
 	// Timeout bounds each request: handshake, writing and reading the response head.
 	// 0 means 10 seconds.
 	Timeout time.Duration
+	// Conn, when set, is an established TLS connection to the endpoint (the audit's own
+	// modern handshake) that carries the first request instead of a new connection. It is
+	// spoken to in HTTP/2 if it negotiated "h2", in HTTP/1.1 if it negotiated "http/1.1" or no
+	// protocol; another protocol, or a failure on it that is not a timeout, sends the request
+	// on a new connection as without Conn. Probe closes it.
+	Conn *tls.Conn
 }
 
 // Limits on what a server may send.
@@ -60,6 +68,12 @@ var SecurityHeaders = []string{
 // userAgent names the scanner honestly.
 const userAgent = "rampart (TLS and HTTP security audit)"
 
+// errTooLarge marks a response head over MaxHeaderBytes.
+var errTooLarge = errors.New("response head larger than the limit")
+
+// accept is the Accept header of every request.
+const accept = "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8"
+
 // response is the part of one exchange the probe keeps.
 type response struct {
 	status int
@@ -81,8 +95,8 @@ func Probe(ctx context.Context, dial DialFunc, opts Options) *model.HTTPSecurity
 		f.Error = "invalid request path"
 		return f
 	}
-	first, host, err := get(ctx, dial, opts, AcceptEncoding, &f.Connections)
-	f.Host = sanitize(host, maxValue)
+	first, host, proto, err := firstGet(ctx, dial, opts, f)
+	f.Host, f.Protocol = sanitize(host, maxValue), proto
 	if err != nil {
 		f.Error = sanitize(err.Error(), 300)
 		return f
@@ -113,7 +127,7 @@ func Probe(ctx context.Context, dial DialFunc, opts Options) *model.HTTPSecurity
 	if c.Encoding == "" {
 		return f
 	}
-	second, _, err := get(ctx, dial, opts, "identity", &f.Connections)
+	second, _, _, err := get(ctx, dial, opts, "identity", &f.Connections)
 	if err != nil {
 		c.Error = sanitize(err.Error(), 300)
 		return f
@@ -171,14 +185,63 @@ var allSuites = func() []uint16 {
 	return ids
 }()
 
+// firstGet sends the first request: on opts.Conn when it can carry it, else (or when it
+// failed for another reason than time) on a new connection. It returns the response, the
+// Host sent and the HTTP version spoken.
+func firstGet(ctx context.Context, dial DialFunc, opts Options, f *model.HTTPSecurityFacts) (*response, string, string, error) {
+	if tc := opts.Conn; tc != nil {
+		proto := tc.ConnectionState().NegotiatedProtocol
+		if proto == "" || proto == "http/1.1" || proto == "h2" {
+			resp, host, version, err := onConn(ctx, tc, opts, AcceptEncoding)
+			if err == nil || ctx.Err() != nil || !retryable(err) {
+				f.SharedConnection = true
+				return resp, host, version, err
+			}
+		}
+		_ = tc.Close()
+	}
+	return get(ctx, dial, opts, AcceptEncoding, &f.Connections)
+}
+
+// onConn makes one request on an established connection, in the protocol it negotiated, and
+// closes it.
+func onConn(ctx context.Context, tc *tls.Conn, opts Options, acceptEncoding string) (*response, string, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	defer tc.Close()
+	stop := context.AfterFunc(ctx, func() { _ = tc.Close() })
+	defer stop()
+	host := hostHeader(opts.ServerName, tc.RemoteAddr())
+	if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		resp, err := exchangeH2(ctx, tc, host, opts.Path, acceptEncoding)
+		return resp, host, "HTTP/2", err
+	}
+	resp, err := exchangeH1(ctx, tc, host, opts.Path, acceptEncoding)
+	return resp, host, "HTTP/1.1", err
+}
+
+// retryable reports whether a request that failed on the shared connection is worth sending
+// on a new one: not when time ran out (it would only wait again) or the server did answer
+// (with something that is not a usable response head).
+func retryable(err error) bool {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return false
+	case errors.Is(err, errHead), errors.Is(err, errTooLarge):
+		return false
+	}
+	return true
+}
+
 // get makes one request on a new connection and reads the response head; it counts the
 // connection in *conns once the dial succeeded.
-func get(ctx context.Context, dial DialFunc, opts Options, acceptEncoding string, conns *int) (*response, string, error) {
+func get(ctx context.Context, dial DialFunc, opts Options, acceptEncoding string, conns *int) (*response, string, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	raw, err := dial(ctx)
 	if err != nil {
-		return nil, opts.ServerName, fmt.Errorf("connect: %w", err)
+		return nil, opts.ServerName, "", fmt.Errorf("connect: %w", err)
 	}
 	defer raw.Close()
 	*conns++
@@ -198,36 +261,84 @@ func get(ctx context.Context, dial DialFunc, opts Options, acceptEncoding string
 		CipherSuites: allSuites,
 	})
 	if err := tc.HandshakeContext(ctx); err != nil {
-		return nil, host, fmt.Errorf("TLS handshake: %w", ctxErr(ctx, err))
+		return nil, host, "", fmt.Errorf("TLS handshake: %w", ctxErr(ctx, err))
 	}
-	req := "GET " + opts.Path + " HTTP/1.1\r\n" +
+	resp, err := exchangeH1(ctx, tc, host, opts.Path, acceptEncoding)
+	return resp, host, "HTTP/1.1", err
+}
+
+// exchangeH1 sends one HTTP/1.1 GET on c and reads the response head (never the body).
+func exchangeH1(ctx context.Context, c net.Conn, host, path, acceptEncoding string) (*response, error) {
+	req := "GET " + path + " HTTP/1.1\r\n" +
 		"Host: " + host + "\r\n" +
 		"User-Agent: " + userAgent + "\r\n" +
-		"Accept: text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8\r\n" +
+		"Accept: " + accept + "\r\n" +
 		"Accept-Encoding: " + acceptEncoding + "\r\n" +
 		"Connection: close\r\n\r\n"
-	if _, err := io.WriteString(tc, req); err != nil {
-		return nil, host, fmt.Errorf("sending the request: %w", ctxErr(ctx, err))
+	if _, err := io.WriteString(c, req); err != nil {
+		return nil, fmt.Errorf("sending the request: %w", ctxErr(ctx, err))
 	}
-	lr := &limitReader{r: tc, n: MaxHeaderBytes}
+	lr := &limitReader{r: c, n: MaxHeaderBytes}
 	br := bufio.NewReaderSize(lr, 4096)
 	for interim := 0; ; interim++ {
 		status, header, err := readHead(br)
 		if err != nil {
 			if lr.n <= 0 {
-				return nil, host, fmt.Errorf("response head larger than %d bytes", MaxHeaderBytes)
+				return nil, fmt.Errorf("%w (%d bytes)", errTooLarge, MaxHeaderBytes)
 			}
 			if errors.Is(err, errHead) {
-				return nil, host, fmt.Errorf("reading the response: %w", err)
+				return nil, fmt.Errorf("reading the response: %w", err)
 			}
-			return nil, host, fmt.Errorf("reading the response: %w", ctxErr(ctx, err))
+			return nil, fmt.Errorf("reading the response: %w", ctxErr(ctx, err))
 		}
 		// Interim responses (103 Early Hints …) precede the final one; the byte limit
 		// covers them all. The body is never read: the connection is closed.
 		if status >= 200 || status == http.StatusSwitchingProtocols || interim == 4 {
-			return &response{status: status, header: header}, host, nil
+			return &response{status: status, header: header}, nil
 		}
 	}
+}
+
+// exchangeH2 sends one HTTP/2 GET on tc, which negotiated "h2", and reads the response head;
+// the stream is reset instead of reading the body. net/http's HTTP/2 client bounds the
+// header block at MaxHeaderBytes.
+func exchangeH2(ctx context.Context, tc *tls.Conn, host, path, acceptEncoding string) (*response, error) {
+	var used atomic.Bool
+	tr := &http.Transport{
+		DialTLSContext: func(context.Context, string, string) (net.Conn, error) {
+			if used.Swap(true) {
+				return nil, errors.New("the shared connection is gone")
+			}
+			return tc, nil
+		},
+		ForceAttemptHTTP2:      true,
+		DisableCompression:     true, // Accept-Encoding is ours, and the body is never read
+		MaxResponseHeaderBytes: MaxHeaderBytes,
+	}
+	defer tr.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+host+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("building the request: %w", err)
+	}
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("Accept", accept)
+	req.Header.Set("Accept-Encoding", acceptEncoding)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP/2 request: %w", ctxErr(ctx, err))
+	}
+	_ = resp.Body.Close()
+	h := http.Header{}
+	fields := 0
+	for name, vs := range resp.Header {
+		for _, v := range vs {
+			if fields++; fields > maxFields {
+				break
+			}
+			h[name] = append(h[name], v)
+		}
+	}
+	return &response{status: resp.StatusCode, header: h}, nil
 }
 
 // ctxErr prefers the context's reason (timeout, cancellation) over a deadline-induced I/O error.
