@@ -294,6 +294,13 @@ func (p *AuditProbe) dialFunc(ep model.Endpoint, svc services.Service) func(ctx 
 func (p *AuditProbe) deep(ctx context.Context, ep model.Endpoint, svc services.Service, obs *model.Observation, chain [][]byte, modern *handshake.Modern) {
 	dial := p.dialFunc(ep, svc)
 	timeout := 2 * p.Dialer.Timeout()
+	// A TLS ≤ 1.2 handshake the audit makes is one answer the engine need not ask for
+	// again: the modern handshake's suite now (if it was not TLS 1.3), the inspection's as
+	// they come.
+	known := hello.NewKnown()
+	if modern != nil && modern.State.Version <= tls.VersionTLS12 {
+		known.AddSuite(modern.State.Version, modern.State.CipherSuite, uint16(modern.State.CurveID))
+	}
 	var wg sync.WaitGroup
 	var engErr, inspErr error
 	engDone := make(chan struct{})
@@ -301,13 +308,14 @@ func (p *AuditProbe) deep(ctx context.Context, ep model.Endpoint, svc services.S
 	go func() {
 		defer wg.Done()
 		defer close(engDone)
-		obs.TLS.Engine, engErr = hello.Scan(ctx, dial, hello.Options{ServerName: serverName(ep), ALPN: svc.ALPN, Timeout: timeout})
+		obs.TLS.Engine, engErr = hello.Scan(ctx, dial, hello.Options{ServerName: serverName(ep), ALPN: svc.ALPN, Timeout: timeout, Known: known})
 	}()
 	go func() {
 		defer wg.Done()
 		obs.TLS.Features, inspErr = handshake.Inspect(ctx, dial, handshake.Options{
 			ServerName: serverName(ep), ALPN: svc.ALPN, Timeout: timeout, Certs: p.certOptions(ep, svc, chain),
 			Modern: modern,
+			Learn:  known,
 			Engine: func(ctx context.Context) *model.TLSEngineFacts {
 				select {
 				case <-engDone:

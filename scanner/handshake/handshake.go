@@ -39,6 +39,7 @@ import (
 
 	"github.com/rampart-scan/rampart/model"
 	"github.com/rampart-scan/rampart/scanner/certs"
+	"github.com/rampart-scan/rampart/scanner/hello"
 )
 
 // DialFunc opens a new connection to the server, ready for a ClientHello (any STARTTLS
@@ -66,6 +67,17 @@ type Options struct {
 	// when no suite of that kind is accepted, and the DHE probe when every accepted DHE suite
 	// showed the same prime size. It is called at most once, from Inspect's goroutine.
 	Engine func(ctx context.Context) *model.TLSEngineFacts
+	// Learn, when set, is told the TLS ≤ 1.2 suites (with their ECDHE group) the
+	// inspection's handshakes saw the server choose, so the cipher engine running beside it
+	// need not ask again (hello.Known). The session probe then prefers suites not known yet,
+	// which changes none of its facts.
+	Learn Learner
+}
+
+// Learner takes what handshakes proved the server accepts; hello.Known is one.
+type Learner interface {
+	AddSuite(version, suite, group uint16)
+	Suite(version, suite uint16) (group uint16, ok bool)
 }
 
 // Probe names, as recorded in HandshakeProbe.Name.
@@ -138,7 +150,7 @@ func Inspect(ctx context.Context, dial DialFunc, opts Options) (*model.Handshake
 		in.timeout = 10 * time.Second
 	}
 	steps := []func(context.Context){
-		in.features, in.modern, in.resume, in.keyTypes, in.sessionResume, in.noSNI, in.dhe, in.fallback, in.alpnRounds,
+		in.features, in.modern, in.resume, in.session, in.keyTypes, in.sessionResume, in.noSNI, in.dhe, in.fallback, in.alpnRounds,
 	}
 	for i, step := range steps {
 		if ctx.Err() != nil {
@@ -252,8 +264,10 @@ func (in *inspector) addChain(probe string, sni bool, ders [][]byte) string {
 // features sends the raw hello offering every extension and reads the first flight.
 func (in *inspector) features(ctx context.Context) {
 	p := model.HandshakeProbe{Name: ProbeFeatures, Client: "raw", SNI: in.sni()}
+	// The engine's supported_groups, so the ECDHE group chosen is the one the engine would
+	// record and the answer can be handed to it (Options.Learn).
 	fl, err := in.rawFlight(ctx, helloParams{version: tls.VersionTLS12, serverName: in.sni(), suites: featureSuites,
-		compression: true, alpn: in.opts.ALPN, extensions: true})
+		compression: true, alpn: in.opts.ALPN, extensions: true, groups: hello.TLS12Groups()})
 	if fl != nil && fl.version != 0 {
 		in.anyTLS = true
 		p.Version, p.CipherSuite, p.ALPN = versionName(fl.version), suiteName(fl.suite), fl.alpn
@@ -288,9 +302,17 @@ func (in *inspector) features(ctx context.Context) {
 		}
 		if fl.done {
 			err = nil // the flight was read in full; not finishing is by design
+			in.learnSuite(fl.version, fl.suite, fl.curve)
 		}
 	}
 	in.record(p, err)
+}
+
+// learnSuite passes a TLS ≤ 1.2 suite the server chose (with the SNI) to Options.Learn.
+func (in *inspector) learnSuite(version, suite, group uint16) {
+	if in.opts.Learn != nil && version >= tls.VersionTLS10 && version <= tls.VersionTLS12 {
+		in.opts.Learn.AddSuite(version, suite, group)
+	}
 }
 
 func (in *inspector) rawFlight(ctx context.Context, hp helloParams) (*flight, error) {
@@ -347,6 +369,9 @@ func (in *inspector) modernFrom(st *tls.ConnectionState, cache *SessionCache, er
 		}
 		in.f.TicketIssued = cache.Stored()
 		in.modernOK = true
+		if st.Version <= tls.VersionTLS12 {
+			in.learnSuite(st.Version, st.CipherSuite, uint16(st.CurveID))
+		}
 		in.f.ResumptionVersion = versionName(st.Version)
 	}
 	in.record(p, err)
@@ -471,6 +496,16 @@ func (in *inspector) zHandshake(ctx context.Context, name, sni string, suites []
 	if suites != nil {
 		cfg.CipherSuites, cfg.ForceSuites = suites, true
 	}
+	learn := in.opts.Learn != nil && sni == in.sni() && maxVersion <= ztls.VersionTLS12
+	if learn {
+		// The engine's groups in its order (those zcrypto implements), so the ECDHE group
+		// chosen is the one the engine would record.
+		for _, g := range hello.TLS12Groups() {
+			if c := ztls.CurveID(g); c == ztls.CurveP256 || c == ztls.CurveP384 || c == ztls.CurveP521 || c == ztls.X25519 {
+				cfg.CurvePreferences = append(cfg.CurvePreferences, c)
+			}
+		}
+	}
 	zc := ztls.Client(c, cfg)
 	herr := safeZHandshake(pctx, zc)
 	if herr == nil {
@@ -485,6 +520,15 @@ func (in *inspector) zHandshake(ctx context.Context, name, sni string, suites []
 				v = uint16(sh.SupportedVersions.SelectedVersion)
 			}
 			p.Version, p.CipherSuite = versionName(v), suiteName(uint16(sh.CipherSuite))
+			if learn {
+				var group uint16
+				if kx := log.ServerKeyExchange; kx != nil && kx.ECDHParams != nil {
+					group = uint16(kx.ECDHParams.TLSCurveID)
+				}
+				if log.ServerKeyExchange != nil || herr == nil {
+					in.learnSuite(v, uint16(sh.CipherSuite), group)
+				}
+			}
 		}
 		if sc := log.ServerCertificates; sc != nil {
 			ders := [][]byte{sc.Certificate.Raw}
@@ -504,6 +548,30 @@ func (in *inspector) zHandshake(ctx context.Context, name, sni string, suites []
 		herr = fmt.Errorf("handshake: %w", herr)
 	}
 	in.record(p, herr)
+}
+
+// session completes a TLS ≤ 1.2 handshake (zcrypto, which offers no ticket extension, so the
+// server keeps a session ID) for the session-ID resumption test. It runs early, beside the
+// cipher engine: its suites put the ones no handshake has shown accepted first (the known
+// ones last, so a server that takes only those still completes one) and its groups are the
+// engine's, so the suite it gets is one more the engine need not ask for (Options.Learn).
+func (in *inspector) session(ctx context.Context) {
+	if in.f.TLS12 == nil || in.sessionIDTried || in.opts.Learn == nil {
+		return // without Learn it waits for keyTypes, whose handshakes can serve as well
+	}
+	var suites []uint16
+	if in.opts.Learn != nil {
+		var seen []uint16
+		for _, s := range featureSuites {
+			if _, ok := in.opts.Learn.Suite(tls.VersionTLS12, s); ok {
+				seen = append(seen, s)
+			} else {
+				suites = append(suites, s)
+			}
+		}
+		suites = append(suites, seen...)
+	}
+	in.zHandshake(ctx, ProbeSession, in.sni(), suites, ztls.VersionTLS12)
 }
 
 // sessionResume offers the session ID of a completed TLS 1.2 handshake on a new connection;

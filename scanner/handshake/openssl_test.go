@@ -14,6 +14,7 @@ import (
 	"github.com/rampart-scan/rampart/model"
 	"github.com/rampart-scan/rampart/scanner/certs"
 	"github.com/rampart-scan/rampart/scanner/certs/certtest"
+	"github.com/rampart-scan/rampart/scanner/hello"
 )
 
 // sServer starts `openssl s_server` on addr (a 127.x address) with args and returns host:port.
@@ -120,6 +121,51 @@ func TestOpenSSLServer(t *testing.T) {
 		}
 		if len(f.Chains) != 2 || !keys["RSA"] || !keys["ECDSA"] {
 			t.Errorf("chains %d %v", len(f.Chains), keys)
+		}
+	})
+
+	// With Learn, the features and session probes hand the engine the suites they saw, each
+	// with the ECDHE group the engine itself would get, and the session probe prefers a
+	// suite not known yet: two suites for the price of none, the same facts, no extra probe.
+	t.Run("learn", func(t *testing.T) {
+		addr := sServer(t, bin, "127.0.33.2",
+			"-cert", rsaCrt, "-key", rsaKey, "-cert_chain", interCrt,
+			"-dcert", ecCrt, "-dkey", ecKey, "-dcert_chain", interCrt)
+		plain, err := Inspect(context.Background(), dialer(addr), opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := opts()
+		k := hello.NewKnown()
+		o.Learn = k
+		f, err := Inspect(context.Background(), dialer(addr), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logProbes(t, f.Probes)
+		suites := map[string]uint16{}
+		for _, p := range f.Probes {
+			if p.Name == ProbeFeatures || p.Name == ProbeSession {
+				if st, ok := hello.SuiteByName(p.CipherSuite); ok {
+					suites[p.Name] = st.ID
+				}
+			}
+		}
+		fs, ss := suites[ProbeFeatures], suites[ProbeSession]
+		if fs == 0 || ss == 0 || fs == ss {
+			t.Fatalf("features chose %#04x, session %#04x: want two different suites", fs, ss)
+		}
+		for _, id := range []uint16{fs, ss} {
+			g, ok := k.Suite(0x0303, id)
+			if st, _ := hello.LookupSuite(id); !ok || (st.Kx == "ECDHE") != (g == 23) {
+				t.Errorf("known %#04x: group %d, known %v (want secp256r1 for ECDHE, the engine's first group)", id, g, ok)
+			}
+		}
+		if f.SessionIDResumption != plain.SessionIDResumption || f.TicketResumption != plain.TicketResumption ||
+			f.Fallback != plain.Fallback || len(f.Chains) != len(plain.Chains) || f.Connections != plain.Connections {
+			t.Errorf("with Learn: session %q ticket %q fallback %q chains %d conns %d; without: %q %q %q %d %d",
+				f.SessionIDResumption, f.TicketResumption, f.Fallback, len(f.Chains), f.Connections,
+				plain.SessionIDResumption, plain.TicketResumption, plain.Fallback, len(plain.Chains), plain.Connections)
 		}
 	})
 

@@ -8,6 +8,8 @@ import (
 	"math/big"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/rampart-scan/rampart/scanner/hello"
 )
 
 // The features probe: one TLS ≤1.2 ClientHello offering every extension whose answer is a
@@ -56,8 +58,9 @@ type helloParams struct {
 	suites      []uint16
 	compression bool // offer DEFLATE before null
 	alpn        []string
-	extensions  bool   // offer the fact-finding extensions
-	sessionID   []byte // session to resume (at most 32 bytes)
+	extensions  bool     // offer the fact-finding extensions
+	sessionID   []byte   // session to resume (at most 32 bytes)
+	groups      []uint16 // supported_groups; nil means x25519, P-256, P-384, P-521, x448
 }
 
 // featureSuites are TLS ≤1.2 suites a real server may pick: AEAD and CBC, ECDHE, DHE, RSA.
@@ -123,7 +126,11 @@ func buildHello(p helloParams) ([]byte, error) {
 				}
 				ext(extSupportedGroups, func(b *cryptobyte.Builder) {
 					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-						for _, g := range []uint16{29, 23, 24, 25, 30} {
+						groups := p.groups
+						if groups == nil {
+							groups = []uint16{29, 23, 24, 25, 30}
+						}
+						for _, g := range groups {
 							b.AddUint16(g)
 						}
 					})
@@ -182,6 +189,7 @@ type flight struct {
 	certs        [][]byte
 	ocsp         []byte
 	dheBits      int
+	curve        uint16 // the named group of an ECDHE ServerKeyExchange
 	sctExt       []byte
 	tls13        bool
 	alert        uint8
@@ -296,6 +304,11 @@ func (f *flight) handle(typ uint8, msg []byte) error {
 				return errors.New("malformed DHE ServerKeyExchange")
 			}
 			f.dheBits = new(big.Int).SetBytes(p).BitLen()
+		} else if st, ok := hello.LookupSuite(f.suite); ok && st.Kx == "ECDHE" {
+			var curveType uint8
+			if s.ReadUint8(&curveType) && curveType == 3 { // named_curve
+				_ = s.ReadUint16(&f.curve)
+			}
 		}
 	case typeServerHelloDone:
 		f.done = true

@@ -44,6 +44,10 @@ type Options struct {
 	// SignatureAlgorithms enumerates the TLS 1.2 signature schemes the server signs with
 	// (one connection per scheme accepted, so it is off by default).
 	SignatureAlgorithms bool
+	// Known, when set, holds what other handshakes with the same server and SNI proved it
+	// accepts (see Known); the engine takes those answers instead of asking again where that
+	// cannot change a result.
+	Known *Known
 	// Exhaustive probes every version on its own and enumerates TLS 1.0 and 1.1 suite by
 	// suite, instead of settling them from TLS 1.2's and 1.3's results (see
 	// model.EngineVersion.Inferred). It costs more connections and is slower.
@@ -416,6 +420,7 @@ type pick struct {
 	index  int // position in the offered bundle
 	group  string
 	dhBits int
+	known  bool // taken from Options.Known, not asked
 }
 
 // enumSuites runs the offer / remove-chosen loop for one version.
@@ -520,6 +525,8 @@ func (e *engine) enumBundles(ctx context.Context, v uint16, bundles [][]uint16, 
 			picks = append(picks, p)
 			if clientOrder {
 				remaining = slices.Delete(remaining, 0, idx+1) // the ones before it are refused
+				// What other handshakes already saw accepted need not be asked again.
+				remaining, picks = e.takeKnown(v, bi, bundle, remaining, picks)
 			} else {
 				remaining = slices.Delete(remaining, idx, idx+1)
 			}
