@@ -27,6 +27,10 @@ type TLSEngineFacts struct {
 	// Connections is the number of TCP connections the engine opened.
 	Connections int           `json:"connections"`
 	Duration    time.Duration `json:"duration_ns"`
+	// Chains are the distinct certificate chains (DER, leaf first) the server sent in the
+	// plaintext TLS ≤ 1.2 flights the engine read, for the handshake inspection to analyse
+	// (it reports them, in HandshakeFacts.Chains); not serialised here.
+	Chains [][][]byte `json:"-"`
 }
 
 // EngineVersion is one protocol version as the engine saw it.

@@ -93,6 +93,9 @@ const (
 	ProbeDHE      = "dhe"
 	ProbeFallback = "fallback"
 	ProbeALPN     = "alpn"
+	// ProbeEngine marks a chain the cipher engine (Options.Engine) read in a TLS ≤ 1.2
+	// flight; it is not a connection of the inspection's own.
+	ProbeEngine = "engine"
 )
 
 // ECDSA- and RSA-authenticated TLS ≤1.2 suites, offered alone to find each certificate type.
@@ -426,6 +429,13 @@ func (in *inspector) keyTypes(ctx context.Context) {
 	tls13Only := in.f.TLS12 == nil && in.maxVer == tls.VersionTLS13
 	if in.f.TLS12 == nil && !tls13Only {
 		return // no handshake succeeded at all
+	}
+	if e := in.engineFacts(ctx); e != nil && !tls13Only {
+		// The engine read the certificates of every (EC)DHE suite it enumerated: each chain
+		// it saw needs no probe of its own.
+		for _, chain := range e.Chains {
+			in.addChain(ProbeEngine, true, chain)
+		}
 	}
 	for _, k := range []struct {
 		name, key string

@@ -169,6 +169,47 @@ func TestOpenSSLServer(t *testing.T) {
 		}
 	})
 
+	// A server with its own order shows one certificate type to every client-like probe;
+	// the other comes from the chains the engine read, not from a probe of its own.
+	t.Run("engine chains", func(t *testing.T) {
+		addr := sServer(t, bin, "127.0.33.4", "-serverpref",
+			"-cert", rsaCrt, "-key", rsaKey, "-cert_chain", interCrt,
+			"-dcert", ecCrt, "-dkey", ecKey, "-dcert_chain", interCrt)
+		k := hello.NewKnown()
+		ef, err := hello.Scan(context.Background(), hello.DialFunc(dialer(addr)), hello.Options{ServerName: "chat.example.org", Known: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := Inspect(context.Background(), dialer(addr), opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := opts()
+		o.Learn = k
+		o.Engine = func(context.Context) *model.TLSEngineFacts { return ef }
+		f, err := Inspect(context.Background(), dialer(addr), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logProbes(t, f.Probes)
+		keys, fromEngine := map[string]bool{}, false
+		for _, c := range f.Chains {
+			keys[c.KeyType] = true
+			fromEngine = fromEngine || slices.Contains(c.Probes, ProbeEngine)
+		}
+		for _, p := range f.Probes {
+			if p.Name == ProbeECDSA || p.Name == ProbeRSA {
+				t.Errorf("probe %s made although the engine saw that chain", p.Name)
+			}
+		}
+		if !keys["RSA"] || !keys["ECDSA"] || !fromEngine || len(f.Chains) != len(plain.Chains) {
+			t.Errorf("chains: keys %v, from the engine %v, %d (without the engine %d)", keys, fromEngine, len(f.Chains), len(plain.Chains))
+		}
+		if f.Connections >= plain.Connections {
+			t.Errorf("%d connections with the engine's facts, %d without", f.Connections, plain.Connections)
+		}
+	})
+
 	t.Run("tls 1.3 only, rsa and ecdsa side by side", func(t *testing.T) {
 		addr := sServer(t, bin, "127.0.33.3", "-tls1_3",
 			"-cert", rsaCrt, "-key", rsaKey, "-cert_chain", interCrt,

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"golang.org/x/crypto/cryptobyte"
 	"io"
 	"net"
 	"net/netip"
@@ -22,6 +23,7 @@ type DialFunc func(ctx context.Context) (net.Conn, error)
 // probeResult is what one connection showed.
 type probeResult struct {
 	sh      *ServerHello
+	certs   [][]byte // the Certificate message's chain, when it was read (TLS ≤ 1.2)
 	kx      *KeyExchange
 	kxErr   error // reading the ServerKeyExchange failed (the hello itself is good)
 	refused error // the server declined: an alert, or a close/reset before any byte
@@ -135,7 +137,9 @@ func readServerFlight(r io.Reader, helloLimit, flightLimit int, wantKX bool) pro
 		case typeServerHelloDone:
 			res.kxErr = errors.New("server hello done without a server key exchange")
 			return res
-		case typeCertificate, typeCertificateStatus, typeCertificateReq:
+		case typeCertificate:
+			res.certs = parseCertificateList(body)
+		case typeCertificateStatus, typeCertificateReq:
 		default:
 			res.kxErr = fmt.Errorf("%w: handshake type %d in the server flight", ErrUnexpected, typ)
 			return res
@@ -195,3 +199,28 @@ func (e *engine) probeSSLv2(ctx context.Context) (*SSLv2ServerHello, probeResult
 func DialAddr(d *netx.Dialer, addr netip.AddrPort) DialFunc {
 	return func(ctx context.Context) (net.Conn, error) { return d.Dial(ctx, addr) }
 }
+
+// parseCertificateList reads a TLS ≤ 1.2 Certificate message body (RFC 5246, section 7.4.2):
+// the DER certificates, leaf first, at most maxChainCerts; nil when it is malformed.
+func parseCertificateList(body []byte) [][]byte {
+	s := cryptobyte.String(body)
+	var list cryptobyte.String
+	if !s.ReadUint24LengthPrefixed(&list) || !s.Empty() {
+		return nil
+	}
+	var out [][]byte
+	for !list.Empty() && len(out) < maxChainCerts {
+		var der cryptobyte.String
+		if !list.ReadUint24LengthPrefixed(&der) || len(der) == 0 {
+			return nil
+		}
+		out = append(out, append([]byte(nil), der...))
+	}
+	return out
+}
+
+// Bounds on the chains the engine keeps: certificates per chain and distinct chains.
+const (
+	maxChainCerts = 10
+	maxChains     = 8
+)

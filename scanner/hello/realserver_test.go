@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
@@ -118,6 +119,7 @@ type truth struct {
 	groupsVer  string
 	dh         []model.DHParams // Version, PrimeBits and Known are compared
 	sigalgs    []string         // TLS 1.2 signature schemes, as a set; nil: not configured
+	chainKeys  []string         // leaf key types of the chains kept, as a set; nil: one RSA chain
 }
 
 func checkTruth(t *testing.T, f *model.TLSEngineFacts, want truth) {
@@ -264,7 +266,7 @@ func TestRealServers(t *testing.T) {
 			"-sigalgs", "ECDSA+SHA256:ECDSA+SHA384:RSA-PSS+SHA256"),
 			truth{suites: map[uint16][]string{VersionTLS12: {"ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-SHA"}},
 				preference: "server", groups: []string{"secp384r1", "secp256r1"}, groupsVer: "TLS 1.2",
-				sigalgs: []string{"ecdsa_secp256r1_sha256", "ecdsa_secp384r1_sha384", "rsa_pss_rsae_sha256"}}},
+				sigalgs: []string{"ecdsa_secp256r1_sha256", "ecdsa_secp384r1_sha384", "rsa_pss_rsae_sha256"}, chainKeys: []string{"ECDSA", "RSA"}}},
 		{"gnutls-3des-rc4", gnutlsBin, func(addr string, port int) []string {
 			return []string{"-p", fmt.Sprint(port), "--x509certfile", rsaCrt, "--x509keyfile", rsaKey, "--http",
 				"--priority", "NONE:+VERS-TLS1.2:+VERS-TLS1.1:+ECDHE-RSA:+RSA:+AES-128-GCM:+3DES-CBC:+ARCFOUR-128:+SHA1:+AEAD:+COMP-NULL:+SIGN-ALL:+GROUP-SECP256R1:%SERVER_PRECEDENCE"}
@@ -301,6 +303,23 @@ func TestRealServers(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkTruth(t, f, sv.want)
+			// Every (EC)DHE flight's certificates were read: each distinct chain is kept once.
+			wantKeys := sv.want.chainKeys
+			if wantKeys == nil && (len(sv.want.suites) > 1 || sv.want.suites[VersionTLS13] == nil) {
+				wantKeys = []string{"RSA"} // (TLS 1.3 certificates are encrypted: none kept)
+			}
+			var keys []string
+			for _, chain := range f.Chains {
+				c, err := x509.ParseCertificate(chain[0])
+				if err != nil {
+					t.Fatalf("kept chain: %v", err)
+				}
+				keys = append(keys, c.PublicKeyAlgorithm.String())
+			}
+			slices.Sort(keys)
+			if !slices.Equal(keys, wantKeys) {
+				t.Errorf("chains kept with leaf keys %v, want %v", keys, wantKeys)
+			}
 
 			proxy, peerConns := countingProxy(t, fmt.Sprintf("127.0.7.%d", i+1), target)
 			ss, theirs := testenv.RunSSLScan(t, sslscanBin, proxy)

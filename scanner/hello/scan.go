@@ -1,6 +1,7 @@
 package hello
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -75,8 +76,9 @@ type engine struct {
 	refusedMu sync.Mutex
 	refused   map[uint16]bool // versions refused outright (protocol_version …) on their first hello
 
-	mu sync.Mutex
-	dh []model.DHParams
+	mu     sync.Mutex
+	dh     []model.DHParams
+	chains [][][]byte // distinct chains seen, by leaf
 }
 
 // Scan enumerates the protocol versions, cipher suites (with the server's order), key
@@ -219,6 +221,7 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 		return nil, err
 	}
 	facts.DH = e.dh
+	facts.Chains = e.chains
 	facts.Connections = int(e.conns.Load())
 	facts.Duration = time.Since(start)
 	return facts, nil
@@ -241,7 +244,25 @@ func (e *engine) probe(ctx context.Context, ch *ClientHello, wantKX bool) probeR
 		return probeResult{err: ctx.Err()}
 	}
 	defer e.release()
-	return e.probeTLS(ctx, ch, wantKX)
+	r := e.probeTLS(ctx, ch, wantKX)
+	if len(r.certs) > 0 {
+		e.keepChain(r.certs)
+	}
+	return r
+}
+
+// keepChain records a chain the server sent, once per leaf, up to maxChains.
+func (e *engine) keepChain(chain [][]byte) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range e.chains {
+		if bytes.Equal(c[0], chain[0]) {
+			return
+		}
+	}
+	if len(e.chains) < maxChains {
+		e.chains = append(e.chains, chain)
+	}
 }
 
 // baseHello returns a hello for version v (TLS 1.3 uses supported_versions) offering suites.
