@@ -573,6 +573,9 @@ func (in *inspector) session(ctx context.Context) {
 	if in.opts.Learn != nil {
 		var seen []uint16
 		for _, s := range featureSuites {
+			if !zcryptoCompletes[s] {
+				continue // a suite zcrypto cannot finish would leave no session to resume
+			}
 			if _, ok := in.opts.Learn.Suite(tls.VersionTLS12, s); ok {
 				seen = append(seen, s)
 			} else {
@@ -583,6 +586,16 @@ func (in *inspector) session(ctx context.Context) {
 	}
 	in.zHandshake(ctx, ProbeSession, in.sni(), suites, ztls.VersionTLS12)
 }
+
+// zcryptoCompletes lists the TLS ≤ 1.2 suites zcrypto implements (it can finish a handshake
+// with them).
+var zcryptoCompletes = func() map[uint16]bool {
+	m := map[uint16]bool{}
+	for _, cs := range append(ztls.CipherSuites(), ztls.InsecureCipherSuites()...) {
+		m[cs.ID] = true
+	}
+	return m
+}()
 
 // sessionResume offers the session ID of a completed TLS 1.2 handshake on a new connection;
 // an echoed ID followed by ChangeCipherSpec means the server resumed.
