@@ -84,7 +84,7 @@ func (e *engine) takeKnown(v uint16, bi int, bundle []uint16, remaining []uint16
 			out = append(out, id)
 			continue
 		}
-		p := pick{suite: id, bundle: bi, index: slices.Index(bundle, id), known: true}
+		p := pick{suite: id, bundle: bi, index: slices.Index(bundle, id)}
 		if s.Kx == "ECDHE" {
 			gr, _ := LookupGroup(g)
 			p.group = gr.Name

@@ -441,7 +441,6 @@ type pick struct {
 	index  int // position in the offered bundle
 	group  string
 	dhBits int
-	known  bool // taken from Options.Known, not asked
 }
 
 // enumSuites runs the offer / remove-chosen loop for one version.

@@ -330,10 +330,11 @@ func exchangeH2(ctx context.Context, tc *tls.Conn, host, path, acceptEncoding st
 	_ = resp.Body.Close()
 	h := http.Header{}
 	fields := 0
+fill:
 	for name, vs := range resp.Header {
 		for _, v := range vs {
 			if fields++; fields > maxFields {
-				break
+				break fill
 			}
 			h[name] = append(h[name], v)
 		}
