@@ -51,7 +51,9 @@ type EngineVersion struct {
 	// defines, confirmed: the server's first choice matched and it refused every other suite.
 	// An unsupported TLS 1.1, 1.0 or SSL 3.0 was not probed when the server speaks TLS 1.2 or
 	// 1.3 and refused a newer version below 1.2 (or 1.2 itself) outright: by TLS version
-	// negotiation it then has no older version either.
+	// negotiation it then has no older version either. SSL 2.0 was not probed when the server
+	// speaks TLS 1.3: no TLS 1.3 implementation has SSL 2.0 (OpenSSL dropped it in 1.1.0,
+	// before TLS 1.3 arrived in 1.1.1).
 	Inferred bool `json:"inferred,omitempty"`
 	// Error is why probing this version ended abnormally (timeout, garbage, reset …); a plain
 	// refusal (alert or closed connection on the first hello) is not an error.

@@ -398,3 +398,37 @@ func TestScanScriptedServers(t *testing.T) {
 		})
 	}
 }
+
+// TestSSLv2SettledByTLS13 pins the SSL 2.0 inference: a server that answers TLS 1.3 is not
+// sent an SSL 2.0 hello (no TLS 1.3 implementation has SSL 2.0), the version is marked
+// Inferred, and Exhaustive still asks. The scripted server here is the impossible case (TLS
+// 1.3 and SSL 2.0 at once) so that the two modes must differ; a server without TLS 1.3 is
+// always asked (downgrading-server-and-sslv2 above).
+func TestSSLv2SettledByTLS13(t *testing.T) {
+	ln := listen(t, "127.0.8.40")
+	srv := &fakeServer{versions: []uint16{VersionTLS12, VersionTLS13},
+		suites:   ids(t, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+		suites13: ids(t, "TLS_AES_128_GCM_SHA256"), groups: []uint16{29},
+		sslv2Kinds: []uint32{0x0700C0}}
+	serve(t, ln, srv.handle)
+	for _, exhaustive := range []bool{false, true} {
+		d := &counter{addr: ln.Addr().String()}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		f, err := Scan(ctx, d.dial, Options{Timeout: 3 * time.Second, Exhaustive: exhaustive})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := version(f, VersionSSL20)
+		if exhaustive {
+			if !ev.Supported || ev.Inferred || ev.Connections != 1 {
+				t.Errorf("exhaustive: SSL 2.0 %+v, want probed (1 connection) and found", ev)
+			}
+		} else if ev.Supported || !ev.Inferred || ev.Connections != 0 || ev.Error != "" {
+			t.Errorf("default: SSL 2.0 %+v, want inferred absent without a connection", ev)
+		}
+		if !version(f, VersionTLS13).Supported {
+			t.Errorf("exhaustive=%v: TLS 1.3 not found", exhaustive)
+		}
+	}
+}

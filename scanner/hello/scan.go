@@ -119,7 +119,7 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 	// TLS 1.1 waits for TLS 1.2, whose suites let it be confirmed instead of enumerated; TLS
 	// 1.0 and SSL 3.0 wait for TLS 1.1, and all three for TLS 1.3's suites: once the server
 	// has shown a modern stack (TLS 1.2 or 1.3), an outright refusal of one version settles
-	// every older one. Everything else runs at once.
+	// every older one. SSL 2.0 waits for TLS 1.3's suites only. Everything else runs at once.
 	var tls12 *model.EngineVersion
 	var tls13ok bool
 	tls12Done, tls11Done, tls13Done := make(chan struct{}), make(chan struct{}), make(chan struct{})
@@ -150,7 +150,16 @@ func Scan(ctx context.Context, dial DialFunc, opts Options) (*model.TLSEngineFac
 		wg.Go(func() {
 			switch v {
 			case VersionSSL20:
-				vers[i] = e.enumSSLv2(ctx)
+				// No TLS 1.3 implementation speaks SSL 2.0: OpenSSL removed it (1.1.0) before
+				// adding TLS 1.3 (1.1.1), and GnuTLS, NSS, BoringSSL, LibreSSL, Go, Java,
+				// Schannel and wolfSSL had none by then either. A server that answers TLS 1.3
+				// settles it.
+				<-tls13Done
+				if tls13ok {
+					vers[i] = notProbed(v)
+				} else {
+					vers[i] = e.enumSSLv2(ctx)
+				}
 			case VersionTLS13:
 				vers[i] = e.enumTLS13(ctx)
 				if !opts.Exhaustive {
