@@ -36,7 +36,9 @@ type HandshakeFacts struct {
 	TicketIssued bool `json:"ticket_issued,omitempty"`
 	// SessionIDResumption is the outcome of offering the session ID of a completed TLS 1.2
 	// handshake (made without the ticket extension) on a new connection: "resumed",
-	// "not-resumed", "no-session-id" (the server assigned none), or "" (not tested).
+	// "not-resumed", "no-session-id" (the server assigned none), "skipped" (not tested: the
+	// server issues TLS 1.2 session tickets, which clients that support them resume with
+	// instead, RFC 5077 §3.4; an exhaustive scan tests it), or "" (not tested).
 	SessionIDResumption string `json:"session_id_resumption,omitempty"`
 
 	// OCSP is the stapled OCSP response seen (by the modern client, else a TLS 1.2 probe).
@@ -46,7 +48,10 @@ type HandshakeFacts struct {
 
 	// Fallback is the outcome of offering a version below the highest with TLS_FALLBACK_SCSV:
 	// "rejected" (inappropriate_fallback alert: protected), "accepted" (handshake went on),
-	// "inconclusive" (other failure, e.g. the lower version is not supported), "" not tested.
+	// "inconclusive" (other failure, e.g. the lower version is not supported), "not-needed"
+	// (not probed: the server speaks no version below TLS 1.2, so no fallback SCSV guards
+	// against is possible; a server that also speaks TLS 1.3 must mark its TLS 1.2 answers
+	// with the downgrade sentinel, see TLS12Features.DowngradeSentinel), "" not tested.
 	Fallback       string `json:"fallback_scsv,omitempty"`
 	FallbackDetail string `json:"fallback_scsv_detail,omitempty"`
 
@@ -82,6 +87,11 @@ type TLS12Features struct {
 	SCTExtension         bool     `json:"sct_extension"`
 	Compression          uint8    `json:"compression"` // 0 null, 1 DEFLATE
 	Extensions           []uint16 `json:"extensions,omitempty"`
+	// DowngradeSentinel is the TLS 1.3 downgrade marker ending this TLS 1.2 answer's
+	// ServerHello.random (RFC 8446 §4.1.3): "tls1.2" ("DOWNGRD" 01, what a TLS 1.3 server
+	// must send when it negotiates TLS 1.2, so TLS 1.3 clients detect a forced downgrade),
+	// "tls1.1" ("DOWNGRD" 00), or "" (none).
+	DowngradeSentinel string `json:"downgrade_sentinel,omitempty"`
 }
 
 // OCSPStaple is a stapled OCSP response.

@@ -49,6 +49,10 @@ type AuditProbe struct {
 	Depth Depth
 	// NoVulns leaves the active vulnerability probes out of a full audit.
 	NoVulns bool
+	// Exhaustive probes what a full audit otherwise settles from other answers: every older
+	// protocol version on its own (not inferred from a refused newer one or from TLS 1.3),
+	// TLS 1.0 and 1.1 suite by suite, and TLS_FALLBACK_SCSV where no fallback is possible.
+	Exhaustive bool
 	// Attempts > 1 measures availability with that many extra connect+handshake attempts.
 	Attempts int
 	// Lint runs zlint on every certificate (on by default in the CLI). Chains that verify to
@@ -308,14 +312,15 @@ func (p *AuditProbe) deep(ctx context.Context, ep model.Endpoint, svc services.S
 	go func() {
 		defer wg.Done()
 		defer close(engDone)
-		obs.TLS.Engine, engErr = hello.Scan(ctx, dial, hello.Options{ServerName: serverName(ep), ALPN: svc.ALPN, Timeout: timeout, Known: known})
+		obs.TLS.Engine, engErr = hello.Scan(ctx, dial, hello.Options{ServerName: serverName(ep), ALPN: svc.ALPN, Timeout: timeout, Known: known, Exhaustive: p.Exhaustive})
 	}()
 	go func() {
 		defer wg.Done()
 		obs.TLS.Features, inspErr = handshake.Inspect(ctx, dial, handshake.Options{
 			ServerName: serverName(ep), ALPN: svc.ALPN, Timeout: timeout, Certs: p.certOptions(ep, svc, chain),
-			Modern: modern,
-			Learn:  known,
+			Modern:     modern,
+			Learn:      known,
+			Exhaustive: p.Exhaustive,
 			Engine: func(ctx context.Context) *model.TLSEngineFacts {
 				select {
 				case <-engDone:

@@ -48,6 +48,7 @@ type scanOptions struct {
 	attempts    int
 	noLint      bool
 	noVulns     bool
+	exhaustive  bool
 	ports       string
 	policy      string
 	db          string
@@ -81,6 +82,7 @@ func (o *scanOptions) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.quick, "quick", false, "one modern handshake per endpoint instead of the full audit (versions, every suite, groups, handshake features)")
 	f.IntVar(&o.attempts, "attempts", 1, "connection attempts per endpoint for availability facts (latency, error rate); 1 measures nothing extra")
 	f.BoolVar(&o.noLint, "no-lint", false, "skip zlint on certificates")
+	f.BoolVar(&o.exhaustive, "exhaustive", false, "probe what the full audit settles from other answers: each older protocol version on its own, TLS 1.0/1.1 suite by suite, and the fallback SCSV even where no fallback is possible (more connections)")
 	f.BoolVar(&o.noVulns, "no-vulns", false, "leave out the active vulnerability probes (Heartbleed, CCS injection, Ticketbleed, ROBOT, renegotiation, CRIME, 0-RTT)")
 	f.StringVar(&o.policy, "policy", "", "policy to judge against: a built-in name (see 'rampart policy list') or a YAML file (default messaging-baseline)")
 	f.StringVar(&o.ports, "ports", "", "also run the exposure scan over these ports on every address: named sets ("+strings.Join(exposure.SetNames(), ", ")+"), lists and ranges, e.g. messaging,databases,8000-8100")
@@ -95,6 +97,9 @@ func (o *scanOptions) validate() (failOn model.Severity, failNever bool, err err
 	case "text", "json", "jsonl":
 	default:
 		return 0, false, fmt.Errorf("--format %q: want text, json or jsonl", o.format)
+	}
+	if o.quick && o.exhaustive {
+		return 0, false, errors.New("--quick and --exhaustive exclude each other: --quick makes one handshake, --exhaustive probes more than the full audit")
 	}
 	if o.timeout <= 0 {
 		return 0, false, fmt.Errorf("--timeout must be positive, got %s", o.timeout)
@@ -318,7 +323,7 @@ func newProbe(o *scanOptions, d *netx.Dialer, reg *services.Registry, roots *x50
 	if o.quick {
 		depth = scanner.DepthQuick
 	}
-	return &scanner.AuditProbe{Dialer: d, Services: reg, Roots: roots, Depth: depth, Attempts: o.attempts, Lint: !o.noLint, NoVulns: o.noVulns}
+	return &scanner.AuditProbe{Dialer: d, Services: reg, Roots: roots, Depth: depth, Attempts: o.attempts, Lint: !o.noLint, NoVulns: o.noVulns, Exhaustive: o.exhaustive}
 }
 
 // streamSink writes JSON Lines as endpoints finish.

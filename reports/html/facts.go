@@ -309,6 +309,9 @@ func features(h *model.HandshakeFacts) *featuresView {
 			flag("Session tickets", t.SessionTicket, true),
 			flag("OCSP stapling", t.OCSPStapling, true),
 		}
+		if h.MaxVersion == "TLS 1.3" { // the marker only means something from a TLS 1.3 server
+			v.Flags = append(v.Flags, flag("TLS 1.3 downgrade sentinel", t.DowngradeSentinel == "tls1.2", true))
+		}
 	}
 	if h.OCSP != nil {
 		o := *h.OCSP
@@ -316,7 +319,7 @@ func features(h *model.HandshakeFacts) *featuresView {
 		v.OCSP = &o
 	}
 	switch h.Fallback {
-	case "rejected":
+	case "rejected", "not-needed":
 		v.FallbackClass = "good"
 	case "accepted":
 		v.FallbackClass = "bad"

@@ -257,3 +257,40 @@ func TestNodeFindingsCounted(t *testing.T) {
 		t.Fatal("a node-group finding is not listed and counted")
 	}
 }
+
+// TestSettledFactsExplained checks that what the audit settled instead of probing says so:
+// a version not probed, the fallback probe not needed, session IDs skipped for tickets.
+func TestSettledFactsExplained(t *testing.T) {
+	scan := reporttest.Scan(reporttest.Options{})
+	found := false
+	for i := range scan.Endpoints {
+		tf := scan.Endpoints[i].Observation.TLS
+		if tf == nil || tf.Features == nil || tf.Engine == nil {
+			continue
+		}
+		found = true
+		f := *tf.Features
+		f.MaxVersion, f.SessionIDResumption = "TLS 1.3", "skipped"
+		f.Fallback, f.FallbackDetail = "not-needed", "no version below TLS 1.2 is spoken"
+		x := *f.TLS12
+		x.DowngradeSentinel = "tls1.2"
+		f.TLS12 = &x
+		tf.Features = &f
+		e := *tf.Engine
+		e.Versions = append([]model.EngineVersion{{Version: "SSLv2", VersionID: 0x0002, Inferred: true}}, e.Versions...)
+		tf.Engine = &e
+	}
+	if !found {
+		t.Fatal("the fixture has no endpoint with engine and handshake facts")
+	}
+	out := render(t, Input{Scan: scan, Rules: reporttest.Rule})
+	for _, want := range []string{
+		"not probed: settled by the versions the server speaks",
+		`<span class="pill good">not-needed</span>`, "no version below TLS 1.2 is spoken",
+		"which clients resume with instead", "TLS 1.3 downgrade sentinel",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}

@@ -67,6 +67,10 @@ type Options struct {
 	// when no suite of that kind is accepted, and the DHE probe when every accepted DHE suite
 	// showed the same prime size. It is called at most once, from Inspect's goroutine.
 	Engine func(ctx context.Context) *model.TLSEngineFacts
+	// Exhaustive runs the TLS_FALLBACK_SCSV probe even where the engine's facts show there is
+	// no older version to fall back to (see Fallback in model.HandshakeFacts), and the
+	// session-ID resumption test on servers that issue TLS 1.2 session tickets.
+	Exhaustive bool
 	// Learn, when set, is told the TLS ≤ 1.2 suites (with their ECDHE group) the
 	// inspection's handshakes saw the server choose, so the cipher engine running beside it
 	// need not ask again (hello.Known). The session probe then prefers suites not known yet,
@@ -292,6 +296,7 @@ func (in *inspector) features(ctx context.Context) {
 			SCTExtension:         fl.has(extSCT),
 			Compression:          fl.compression,
 			Extensions:           fl.extensions,
+			DowngradeSentinel:    sentinelName(fl.sentinel),
 		}
 		p.Leaf = in.addChain(ProbeFeatures, true, fl.certs)
 		if len(fl.ocsp) > 0 && in.f.OCSP == nil {
@@ -566,7 +571,7 @@ func (in *inspector) zHandshake(ctx context.Context, name, sni string, suites []
 // ones last, so a server that takes only those still completes one) and its groups are the
 // engine's, so the suite it gets is one more the engine need not ask for (Options.Learn).
 func (in *inspector) session(ctx context.Context) {
-	if in.f.TLS12 == nil || in.sessionIDTried || in.opts.Learn == nil {
+	if in.f.TLS12 == nil || in.sessionIDTried || in.opts.Learn == nil || in.ticketsOnly() {
 		return // without Learn it waits for keyTypes, whose handshakes can serve as well
 	}
 	var suites []uint16
@@ -597,10 +602,22 @@ var zcryptoCompletes = func() map[uint16]bool {
 	return m
 }()
 
+// ticketsOnly reports whether the session-ID resumption test is left out: the server
+// acknowledged the TLS 1.2 session ticket extension, so every client that supports tickets
+// resumes with one, and the server must not look its session ID up then (RFC 5077 §3.4);
+// the session-ID cache serves only ticket-less clients. Options.Exhaustive tests it anyway.
+func (in *inspector) ticketsOnly() bool {
+	return !in.opts.Exhaustive && in.f.TLS12 != nil && in.f.TLS12.SessionTicket
+}
+
 // sessionResume offers the session ID of a completed TLS 1.2 handshake on a new connection;
 // an echoed ID followed by ChangeCipherSpec means the server resumed.
 func (in *inspector) sessionResume(ctx context.Context) {
 	if in.f.TLS12 == nil {
+		return
+	}
+	if in.ticketsOnly() {
+		in.f.SessionIDResumption = "skipped"
 		return
 	}
 	if !in.sessionIDTried {
@@ -671,10 +688,17 @@ func (in *inspector) dhe(ctx context.Context) {
 	in.record(p, err)
 }
 
-// fallback offers the version below the highest with TLS_FALLBACK_SCSV (RFC 7507).
+// fallback offers the version below the highest with TLS_FALLBACK_SCSV (RFC 7507), unless
+// the engine's facts show there is no version to fall back to (noFallback).
 func (in *inspector) fallback(ctx context.Context) {
 	if in.maxVer <= tls.VersionTLS10 {
 		return
+	}
+	if !in.opts.Exhaustive {
+		if why, ok := in.noFallback(ctx); ok {
+			in.f.Fallback, in.f.FallbackDetail = "not-needed", why
+			return
+		}
 	}
 	lower := in.maxVer - 1
 	p := model.HandshakeProbe{Name: ProbeFallback, Client: "raw", SNI: in.sni()}
@@ -852,4 +876,56 @@ func clip(s string, n int) string {
 		}
 	}
 	return strings.ToValidUTF8(s, "?")
+}
+
+// noFallback settles the fallback probe from the engine's facts when there is nothing for
+// TLS_FALLBACK_SCSV to guard: SSL 2.0 through TLS 1.1 all refused (none ended in an error),
+// so a client retrying below its best version can only land on TLS 1.2, and a server that
+// also speaks TLS 1.3 marks its TLS 1.2 answers with RFC 8446's downgrade sentinel, which
+// TLS 1.3 clients check. This is testssl.sh's rule too ("No fallback possible, no protocol
+// below TLS 1.2 offered"), with the sentinel verified rather than assumed. Otherwise (an
+// older version spoken, a fact missing, no sentinel) the probe runs.
+func (in *inspector) noFallback(ctx context.Context) (string, bool) {
+	e := in.engineFacts(ctx)
+	if e == nil {
+		return "", false
+	}
+	older, tls12 := 0, false
+	for _, v := range e.Versions {
+		if v.Error != "" {
+			return "", false
+		}
+		switch {
+		case v.VersionID == tls.VersionTLS12:
+			tls12 = v.Supported
+		case v.VersionID < tls.VersionTLS12:
+			if v.Supported {
+				return "", false
+			}
+			older++
+		}
+	}
+	if older != 4 { // SSL 2.0, SSL 3.0, TLS 1.0, TLS 1.1: one left unprobed settles nothing
+		return "", false
+	}
+	switch {
+	case in.maxVer == tls.VersionTLS12:
+		return "no version below TLS 1.2 is spoken: there is nothing to fall back to", true
+	case in.maxVer == tls.VersionTLS13 && !tls12:
+		return "TLS 1.3 is the only version spoken: there is nothing to fall back to", true
+	case in.maxVer == tls.VersionTLS13 && in.f.TLS12 != nil && in.f.TLS12.DowngradeSentinel == sentinelName(sentinelTLS12):
+		return "no version below TLS 1.2 is spoken, and TLS 1.2 answers carry TLS 1.3's downgrade sentinel (RFC 8446 §4.1.3)", true
+	}
+	return "", false
+}
+
+// sentinelName names a flight.sentinel as TLS12Features.DowngradeSentinel does.
+func sentinelName(s uint8) string {
+	switch s {
+	case sentinelTLS12:
+		return "tls1.2"
+	case sentinelTLS11:
+		return "tls1.1"
+	}
+	return ""
 }

@@ -103,7 +103,7 @@ func TestOpenSSLServer(t *testing.T) {
 		if f.OCSP == nil || f.OCSP.Status != "good" {
 			t.Errorf("OCSP %+v", f.OCSP)
 		}
-		if f.SessionIDResumption != "resumed" {
+		if f.SessionIDResumption != "skipped" { // s_server issues TLS 1.2 tickets; see below for IDs
 			t.Errorf("session-ID resumption %q", f.SessionIDResumption)
 		}
 		if f.TicketResumption != "resumed" || f.Fallback != "rejected" {
@@ -128,7 +128,8 @@ func TestOpenSSLServer(t *testing.T) {
 	// with the ECDHE group the engine itself would get, and the session probe prefers a
 	// suite not known yet: two suites for the price of none, the same facts, no extra probe.
 	t.Run("learn", func(t *testing.T) {
-		addr := sServer(t, bin, "127.0.33.2",
+		// Without tickets, so that the session-ID test (and its session probe) runs.
+		addr := sServer(t, bin, "127.0.33.2", "-no_ticket",
 			"-cert", rsaCrt, "-key", rsaKey, "-cert_chain", interCrt,
 			"-dcert", ecCrt, "-dkey", ecKey, "-dcert_chain", interCrt)
 		plain, err := Inspect(context.Background(), dialer(addr), opts())
@@ -207,6 +208,71 @@ func TestOpenSSLServer(t *testing.T) {
 		}
 		if f.Connections >= plain.Connections {
 			t.Errorf("%d connections with the engine's facts, %d without", f.Connections, plain.Connections)
+		}
+	})
+
+	// The fallback probe is left out where the engine shows there is nothing to fall back to
+	// (no version below TLS 1.2, and TLS 1.3's downgrade sentinel on TLS 1.2 answers), and
+	// made where there is (TLS 1.1 spoken) or when asked to (Exhaustive); likewise the
+	// session-ID resumption test where the server issues TLS 1.2 tickets.
+	t.Run("settled by the engine or by tickets", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, ip string
+			args     []string
+			want     string // Fallback without Exhaustive
+			sentinel string
+		}{
+			{"tls 1.2 and 1.3", "127.0.33.5", nil, "not-needed", "tls1.2"},
+			{"tls 1.2 only", "127.0.33.6", []string{"-tls1_2"}, "not-needed", ""},
+			{"tls 1.1 to 1.3", "127.0.33.7", []string{"-min_protocol", "TLSv1.1", "-cipher", "DEFAULT:@SECLEVEL=0"}, "rejected", "tls1.2"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				addr := sServer(t, bin, tc.ip, append([]string{"-cert", rsaCrt, "-key", rsaKey, "-cert_chain", interCrt}, tc.args...)...)
+				ef, err := hello.Scan(context.Background(), hello.DialFunc(dialer(addr)), hello.Options{ServerName: "chat.example.org"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range ef.Versions {
+					if v.VersionID == 0x0302 && // TLS 1.1
+						v.Supported != (tc.want == "rejected") {
+						t.Fatalf("engine: TLS 1.1 supported %v; the case needs the opposite", v.Supported)
+					}
+				}
+				var conns [2]int
+				for i, exhaustive := range []bool{false, true} {
+					o := opts()
+					o.Exhaustive = exhaustive
+					o.Engine = func(context.Context) *model.TLSEngineFacts { return ef }
+					f, err := Inspect(context.Background(), dialer(addr), o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					logProbes(t, f.Probes)
+					conns[i] = f.Connections
+					want := tc.want
+					if exhaustive && want == "not-needed" {
+						want = "rejected" // OpenSSL honours TLS_FALLBACK_SCSV…
+						if tc.sentinel == "" {
+							want = "inconclusive" // …but offering TLS 1.1 to a TLS 1.2-only server settles nothing
+						}
+					}
+					if f.Fallback != want {
+						t.Errorf("exhaustive=%v: fallback %q (%s), want %q", exhaustive, f.Fallback, f.FallbackDetail, want)
+					}
+					if f.TLS12 == nil || f.TLS12.DowngradeSentinel != tc.sentinel {
+						t.Errorf("TLS 1.2 features %+v, want downgrade sentinel %q", f.TLS12, tc.sentinel)
+					}
+					// s_server issues TLS 1.2 tickets: session IDs are tested only when asked.
+					if wantID := map[bool]string{false: "skipped", true: "resumed"}[exhaustive]; f.SessionIDResumption != wantID {
+						t.Errorf("exhaustive=%v: session-ID resumption %q, want %q", exhaustive, f.SessionIDResumption, wantID)
+					}
+				}
+				// Exhaustive adds the session probe and its resumption, and the fallback probe
+				// where it was settled.
+				if wantDiff := 2 + map[bool]int{true: 1, false: 0}[tc.want == "not-needed"]; conns[1]-conns[0] != wantDiff {
+					t.Errorf("connections %d, exhaustive %d: want %d more when exhaustive", conns[0], conns[1], wantDiff)
+				}
+			})
 		}
 	})
 

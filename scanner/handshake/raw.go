@@ -196,7 +196,16 @@ type flight struct {
 	alertPresent bool
 	done         bool // ServerHelloDone seen
 	ccs          bool // ChangeCipherSpec seen: the server resumed
+	// sentinel is the TLS 1.3 downgrade marker at the end of ServerHello.random (RFC 8446
+	// §4.1.3): sentinelTLS12 or sentinelTLS11, 0 when absent.
+	sentinel uint8
 }
+
+// Values of flight.sentinel.
+const (
+	sentinelTLS12 = 1 // "DOWNGRD" 01: a TLS 1.3 server negotiated TLS 1.2
+	sentinelTLS11 = 2 // "DOWNGRD" 00: a TLS 1.3 (or 1.2) server negotiated TLS 1.1 or below
+)
 
 func (f *flight) has(ext uint16) bool {
 	for _, e := range f.extensions {
@@ -321,9 +330,18 @@ func (f *flight) handle(typ uint8, msg []byte) error {
 
 func (f *flight) parseServerHello(s cryptobyte.String) error {
 	var sid, exts cryptobyte.String
-	if !s.ReadUint16(&f.version) || !s.Skip(32) || !s.ReadUint8LengthPrefixed(&sid) ||
+	var random []byte
+	if !s.ReadUint16(&f.version) || !s.ReadBytes(&random, 32) || !s.ReadUint8LengthPrefixed(&sid) ||
 		!s.ReadUint16(&f.suite) || !s.ReadUint8(&f.compression) {
 		return errors.New("malformed ServerHello")
+	}
+	if tail := random[24:]; string(tail[:7]) == "DOWNGRD" {
+		switch tail[7] {
+		case 1:
+			f.sentinel = sentinelTLS12
+		case 0:
+			f.sentinel = sentinelTLS11
+		}
 	}
 	f.sessionID = append([]byte(nil), sid...)
 	if s.Empty() {
