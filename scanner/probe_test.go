@@ -170,3 +170,36 @@ func TestSanitize(t *testing.T) {
 		t.Fatalf("not bounded: %q", got)
 	}
 }
+
+// TestAuditExhaustive checks that AuditProbe.Exhaustive reaches both the engine and the
+// inspection: what a full audit settles (SSL 2.0 on a TLS 1.3 server, the fallback probe
+// with nothing to fall back to, session IDs on a ticket-issuing server) is then asked.
+func TestAuditExhaustive(t *testing.T) {
+	lab := startLab(t, "127.78.2.0/24")
+	ep := labEndpoint(t, lab, "imaps") // Go defaults: TLS 1.2 and 1.3, TLS 1.2 tickets
+	var conns [2]int
+	for i, exhaustive := range []bool{false, true} {
+		p := &AuditProbe{Dialer: netx.New(netx.Options{Timeout: 2 * time.Second, ConnectTo: lab.ConnectTo}),
+			Services: services.Default(), Roots: lab.Roots, Depth: DepthFull, NoVulns: true, Exhaustive: exhaustive}
+		obs := p.Probe(context.Background(), ep)
+		if obs.TLS == nil || obs.TLS.Engine == nil || obs.TLS.Features == nil {
+			t.Fatalf("exhaustive=%v: no full audit: %+v", exhaustive, obs.TLS)
+		}
+		var ssl2 model.EngineVersion
+		for _, v := range obs.TLS.Engine.Versions {
+			if v.VersionID == 0x0002 {
+				ssl2 = v
+			}
+		}
+		f := obs.TLS.Features
+		want := map[bool][3]string{false: {"inferred", "not-needed", "skipped"}, true: {"probed", "rejected", "no-session-id"}}[exhaustive]
+		got := [3]string{map[bool]string{true: "inferred", false: "probed"}[ssl2.Inferred], f.Fallback, f.SessionIDResumption}
+		if got != want || ssl2.Supported {
+			t.Errorf("exhaustive=%v: SSL 2.0 %s (supported %v), fallback %q, session IDs %q; want %v", exhaustive, got[0], ssl2.Supported, got[1], got[2], want)
+		}
+		conns[i] = obs.TLS.Engine.Connections + f.Connections
+	}
+	if conns[1] <= conns[0] {
+		t.Errorf("exhaustive audit made %d connections, the default %d", conns[1], conns[0])
+	}
+}
