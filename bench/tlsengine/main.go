@@ -35,7 +35,7 @@
 // The second of full+vulns on three openssl endpoints is s_server's -www loop, not a probe:
 // after refusing the client-initiated renegotiation probe it sleeps one second on a
 // retryable read, and s_server serves one connection at a time (the same audit of a plain
-// s_server without -www takes 14 ms; nginx and gnutls-serv show no such pause).
+// s_server without -www takes 14 ms; gnutls-serv shows no such pause).
 //
 // Where the connections go on rsa+ecdsa (59 TLS 1.2 suites accepted in the client's order,
 // 10 TLS 1.3 groups chosen in the server's): one ServerHello per accepted suite (the last
