@@ -180,6 +180,19 @@ var (
 		DefaultSeverity: model.SeverityInfo,
 		Tags:            []string{"tls", "CWE-125"},
 	}
+	ruleNoDowngradeSentinel = model.Rule{
+		ID:    "tls/no-downgrade-sentinel",
+		Title: "TLS 1.3 server without the TLS 1.2 downgrade sentinel",
+		Why: "A server that speaks TLS 1.3 must end ServerHello.random with \"DOWNGRD\" 01 when it negotiates TLS 1.2 " +
+			"(RFC 8446 section 4.1.3), so that TLS 1.3 clients notice an attacker who stripped TLS 1.3 from their hello. " +
+			"This server's TLS 1.2 answers carry no such marker, so that downgrade goes unnoticed. Usually the TLS 1.2 " +
+			"answer comes from something other than the TLS 1.3 stack: a terminating proxy or load balancer in front of a " +
+			"TLS 1.3 backend, nodes with different software behind one address, or a non-conforming TLS library.",
+		Fix:             "Upgrade the TLS library or the terminating proxy, and make every node behind the address run the same TLS stack.",
+		References:      []model.Reference{{Title: "RFC 8446 section 4.1.3", URL: "https://www.rfc-editor.org/rfc/rfc8446#section-4.1.3"}},
+		DefaultSeverity: model.SeverityLow,
+		Tags:            []string{"tls", "CWE-757"},
+	}
 	ruleNoFallbackSCSV = model.Rule{
 		ID:    "tls/no-fallback-scsv",
 		Title: "Version downgrade not prevented (TLS_FALLBACK_SCSV ignored)",
@@ -337,7 +350,7 @@ func hasAny(list []string, want ...string) bool {
 func tlsFeaturesCheck() Check {
 	return Check{
 		Name:  "handshake features",
-		Rules: []model.Rule{ruleNoSecureReneg, ruleCompression, ruleNoEMS, ruleNoOCSPStapling, ruleHeartbeat, ruleNoFallbackSCSV},
+		Rules: []model.Rule{ruleNoSecureReneg, ruleCompression, ruleNoEMS, ruleNoOCSPStapling, ruleHeartbeat, ruleNoFallbackSCSV, ruleNoDowngradeSentinel},
 		Run: func(in *Input, r *Reporter) {
 			if in.Obs.TLS == nil || in.Obs.TLS.Features == nil {
 				return
@@ -356,6 +369,16 @@ func tlsFeaturesCheck() Check {
 				}
 				if x.Heartbeat {
 					r.Raise(ruleHeartbeat.ID, "", "The server acknowledged the heartbeat extension.", ev)
+				}
+				// The features hello offers at most TLS 1.2 (no supported_versions), so a TLS 1.3
+				// server answering it in TLS 1.2 must mark the answer.
+				if f.MaxVersion == "TLS 1.3" && x.Version == "TLS 1.2" && x.DowngradeSentinel != "tls1.2" {
+					marker := "no marker"
+					if x.DowngradeSentinel != "" {
+						marker = "the TLS 1.1-and-below marker"
+					}
+					r.Raise(ruleNoDowngradeSentinel.ID, "", fmt.Sprintf("The server speaks TLS 1.3, but its TLS 1.2 ServerHello.random ends in %s instead of \"DOWNGRD\" 01.", marker),
+						withKV(ev, "downgrade_sentinel", x.DowngradeSentinel))
 				}
 			}
 			if f.OCSP == nil && len(f.Chains) > 0 {

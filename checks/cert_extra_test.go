@@ -32,7 +32,7 @@ func richObservation() model.Observation {
 		Connections: 7,
 		MaxVersion:  "TLS 1.3",
 		TLS12: &model.TLS12Features{Version: "TLS 1.2", CipherSuite: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-			SecureRenegotiation: true, ExtendedMasterSecret: true, SessionTicket: true, OCSPStapling: true},
+			SecureRenegotiation: true, ExtendedMasterSecret: true, SessionTicket: true, OCSPStapling: true, DowngradeSentinel: "tls1.2"},
 		OCSP:     &model.OCSPStaple{Status: "good", Size: 500},
 		Fallback: "rejected",
 		Chains: []model.PresentedChain{
@@ -135,6 +135,14 @@ func TestCertExtraAndFeatureRules(t *testing.T) {
 			o.TLS.Features.Fallback, o.TLS.Features.FallbackDetail = "accepted", "TLS 1.2 negotiated"
 		}, map[string][]string{"tls/no-fallback-scsv": {""}}},
 		{"fallback inconclusive", func(o *model.Observation) { o.TLS.Features.Fallback = "inconclusive" }, nil},
+		{"fallback not needed", func(o *model.Observation) { o.TLS.Features.Fallback = "not-needed" }, nil},
+		{"TLS 1.3 server, TLS 1.2 answer without the sentinel", func(o *model.Observation) { o.TLS.Features.TLS12.DowngradeSentinel = "" },
+			map[string][]string{"tls/no-downgrade-sentinel": {""}}},
+		{"TLS 1.3 server, TLS 1.2 answer with the TLS 1.1 marker", func(o *model.Observation) { o.TLS.Features.TLS12.DowngradeSentinel = "tls1.1" },
+			map[string][]string{"tls/no-downgrade-sentinel": {""}}},
+		{"TLS 1.2 server: no sentinel expected", func(o *model.Observation) {
+			o.TLS.Features.MaxVersion, o.TLS.Features.TLS12.DowngradeSentinel = "TLS 1.2", ""
+		}, nil},
 		{"no inspection at all", func(o *model.Observation) { o.TLS.Features = nil }, nil},
 	}
 	for _, tt := range tests {
