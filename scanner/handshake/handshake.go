@@ -905,7 +905,7 @@ func (in *inspector) noFallback(ctx context.Context) (string, bool) {
 			older++
 		}
 	}
-	if older != 4 { // SSL 2.0, SSL 3.0, TLS 1.0, TLS 1.1: one left unprobed settles nothing
+	if older != 4 { // SSL 2.0, SSL 3.0, TLS 1.0, TLS 1.1: one missing from the facts settles nothing
 		return "", false
 	}
 	switch {
