@@ -372,7 +372,7 @@ func tlsFeaturesCheck() Check {
 				}
 				// The features hello offers at most TLS 1.2 (no supported_versions), so a TLS 1.3
 				// server answering it in TLS 1.2 must mark the answer.
-				if f.MaxVersion == "TLS 1.3" && x.Version == "TLS 1.2" && x.DowngradeSentinel != "tls1.2" {
+				if f.MaxVersion == "TLS 1.3" && x.Version == "TLS 1.2" && x.DowngradeSentinel != model.SentinelTLS12 {
 					marker := "no marker"
 					if x.DowngradeSentinel != "" {
 						marker = "the TLS 1.1-and-below marker"

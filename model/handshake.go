@@ -94,6 +94,12 @@ type TLS12Features struct {
 	DowngradeSentinel string `json:"downgrade_sentinel,omitempty"`
 }
 
+// Values of TLS12Features.DowngradeSentinel.
+const (
+	SentinelTLS12 = "tls1.2" // "DOWNGRD" 01
+	SentinelTLS11 = "tls1.1" // "DOWNGRD" 00
+)
+
 // OCSPStaple is a stapled OCSP response.
 type OCSPStaple struct {
 	Status     string `json:"status"` // "good", "revoked", "unknown", or "unparsable"

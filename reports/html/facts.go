@@ -310,7 +310,7 @@ func features(h *model.HandshakeFacts) *featuresView {
 			flag("OCSP stapling", t.OCSPStapling, true),
 		}
 		if h.MaxVersion == "TLS 1.3" { // the marker only means something from a TLS 1.3 server
-			v.Flags = append(v.Flags, flag("TLS 1.3 downgrade sentinel", t.DowngradeSentinel == "tls1.2", true))
+			v.Flags = append(v.Flags, flag("TLS 1.3 downgrade sentinel", t.DowngradeSentinel == model.SentinelTLS12, true))
 		}
 	}
 	if h.OCSP != nil {

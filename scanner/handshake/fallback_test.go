@@ -77,15 +77,15 @@ func TestNoFallback(t *testing.T) {
 func TestSentinelParsed(t *testing.T) {
 	for _, tc := range []struct {
 		tail string
-		want uint8
-	}{{"DOWNGRD\x01", sentinelTLS12}, {"DOWNGRD\x00", sentinelTLS11}, {"DOWNGRD\x02", 0}, {"xOWNGRD\x01", 0}} {
+		want string
+	}{{"DOWNGRD\x01", model.SentinelTLS12}, {"DOWNGRD\x00", model.SentinelTLS11}, {"DOWNGRD\x02", ""}, {"xOWNGRD\x01", ""}} {
 		random := make([]byte, 32)
 		copy(random[24:], tc.tail)
 		msg := append([]byte{3, 3}, random...)
 		msg = append(msg, 0, 0xc0, 0x2f, 0) // empty session ID, suite, null compression
 		f := &flight{}
 		if err := f.parseServerHello(msg); err != nil || f.sentinel != tc.want {
-			t.Errorf("%q: sentinel %d (err %v), want %d", tc.tail, f.sentinel, err, tc.want)
+			t.Errorf("%q: sentinel %q (err %v), want %q", tc.tail, f.sentinel, err, tc.want)
 		}
 	}
 }

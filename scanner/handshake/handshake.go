@@ -296,7 +296,7 @@ func (in *inspector) features(ctx context.Context) {
 			SCTExtension:         fl.has(extSCT),
 			Compression:          fl.compression,
 			Extensions:           fl.extensions,
-			DowngradeSentinel:    sentinelName(fl.sentinel),
+			DowngradeSentinel:    fl.sentinel,
 		}
 		p.Leaf = in.addChain(ProbeFeatures, true, fl.certs)
 		if len(fl.ocsp) > 0 && in.f.OCSP == nil {
@@ -913,19 +913,8 @@ func (in *inspector) noFallback(ctx context.Context) (string, bool) {
 		return "no version below TLS 1.2 is spoken: there is nothing to fall back to", true
 	case in.maxVer == tls.VersionTLS13 && !tls12:
 		return "TLS 1.3 is the only version spoken: there is nothing to fall back to", true
-	case in.maxVer == tls.VersionTLS13 && in.f.TLS12 != nil && in.f.TLS12.DowngradeSentinel == sentinelName(sentinelTLS12):
+	case in.maxVer == tls.VersionTLS13 && in.f.TLS12 != nil && in.f.TLS12.DowngradeSentinel == model.SentinelTLS12:
 		return "no version below TLS 1.2 is spoken, and TLS 1.2 answers carry TLS 1.3's downgrade sentinel (RFC 8446 §4.1.3)", true
 	}
 	return "", false
-}
-
-// sentinelName names a flight.sentinel as TLS12Features.DowngradeSentinel does.
-func sentinelName(s uint8) string {
-	switch s {
-	case sentinelTLS12:
-		return "tls1.2"
-	case sentinelTLS11:
-		return "tls1.1"
-	}
-	return ""
 }

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 
+	"github.com/rampart-scan/rampart/model"
 	"github.com/rampart-scan/rampart/scanner/hello"
 )
 
@@ -197,15 +198,9 @@ type flight struct {
 	done         bool // ServerHelloDone seen
 	ccs          bool // ChangeCipherSpec seen: the server resumed
 	// sentinel is the TLS 1.3 downgrade marker at the end of ServerHello.random (RFC 8446
-	// §4.1.3): sentinelTLS12 or sentinelTLS11, 0 when absent.
-	sentinel uint8
+	// §4.1.3): model.SentinelTLS12 or model.SentinelTLS11, "" when absent.
+	sentinel string
 }
-
-// Values of flight.sentinel.
-const (
-	sentinelTLS12 = 1 // "DOWNGRD" 01: a TLS 1.3 server negotiated TLS 1.2
-	sentinelTLS11 = 2 // "DOWNGRD" 00: a TLS 1.3 (or 1.2) server negotiated TLS 1.1 or below
-)
 
 func (f *flight) has(ext uint16) bool {
 	for _, e := range f.extensions {
@@ -338,9 +333,9 @@ func (f *flight) parseServerHello(s cryptobyte.String) error {
 	if tail := random[24:]; string(tail[:7]) == "DOWNGRD" {
 		switch tail[7] {
 		case 1:
-			f.sentinel = sentinelTLS12
+			f.sentinel = model.SentinelTLS12
 		case 0:
-			f.sentinel = sentinelTLS11
+			f.sentinel = model.SentinelTLS11
 		}
 	}
 	f.sessionID = append([]byte(nil), sid...)
